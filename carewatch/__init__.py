@@ -1,0 +1,1 @@
+"""carewatch command line and demo: the one place that composes devices, edge and server."""

@@ -1,0 +1,1 @@
+"""Shared vocabulary of carewatch: device kinds, facility model, envelope, topics, vendor formats."""

@@ -1,0 +1,53 @@
+"""Vendor formats: `parse` (vendor payload to Reading) for the edge, `render` (the inverse) for simulators."""
+
+from dataclasses import dataclass
+from typing import Protocol as Interface
+
+from devices.facility import Protocol
+from devices.kinds import DeviceKind
+from devices.messages import Reading
+
+
+class ProtocolError(ValueError):
+    """A payload the format cannot read; the message is the reason kept with the dead letter."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One MQTT message a simulated device publishes."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+class VendorFormat(Interface):
+    """What every vendor format module provides."""
+
+    def subscriptions(self, device_topic: str) -> list[str]:
+        """Exact topics the edge subscribes to for a device with this `topic` in the facility file."""
+        ...
+
+    def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
+        """Reading from one message; None when the message says nothing about this kind; ProtocolError if unreadable."""
+        ...
+
+    def render(self, kind: DeviceKind, reading: Reading, device_topic: str) -> list[Outgoing]:
+        """Messages a real device of this vendor would publish for `reading`."""
+        ...
+
+
+def get(protocol: Protocol | str) -> VendorFormat:
+    """The format module for a protocol named in the facility file."""
+    from devices.protocols import native, shelly, tasmota, zigbee2mqtt
+
+    formats: dict[str, VendorFormat] = {
+        Protocol.ZIGBEE2MQTT: zigbee2mqtt.FORMAT,
+        Protocol.SHELLY: shelly.FORMAT,
+        Protocol.TASMOTA: tasmota.FORMAT,
+        Protocol.NATIVE: native.FORMAT,
+    }
+    try:
+        return formats[Protocol(protocol)]
+    except (KeyError, ValueError):
+        raise ProtocolError(f"no MQTT format for protocol {protocol!r}") from None

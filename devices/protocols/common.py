@@ -1,0 +1,44 @@
+"""Helpers shared by the vendor formats: JSON decoding with clear reasons."""
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from devices.messages import MAX_PAYLOAD_BYTES, Reading
+from devices.protocols import ProtocolError
+
+
+def json_object(payload: bytes) -> dict[str, Any]:
+    """Decode a payload that must be one JSON object, or raise ProtocolError saying why not."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("payload is not UTF-8") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"payload is not JSON: {exc.msg} at char {exc.pos}") from None
+    if not isinstance(value, dict):
+        raise ProtocolError(f"payload is JSON {type(value).__name__}, an object was expected")
+    return value
+
+
+def reading(fields: dict[str, Any]) -> Reading | None:
+    """Reading from normalized fields (None values dropped); None when nothing is left."""
+    present = {k: v for k, v in fields.items() if v is not None}
+    if not present:
+        return None
+    try:
+        return Reading.model_validate(present)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProtocolError(f"{where}: {first['msg']}") from None
+
+
+def dumps(value: dict[str, Any]) -> bytes:
+    """Compact JSON bytes, as devices send them."""
+    return json.dumps(value, separators=(",", ":")).encode()
