@@ -294,6 +294,11 @@ class Site(Strict):
         return {b.id: b for r in self.rooms() for b in r.beds}
 
     @cached_property
+    def room_of_bed(self) -> dict[str, str]:
+        """Room id of each bed id."""
+        return {b.id: r.id for r in self.rooms() for b in r.beds}
+
+    @cached_property
     def device_by_id(self) -> dict[str, Device]:
         """Devices by id."""
         return {d.id: d for d in self.devices}

@@ -1,0 +1,200 @@
+"""`carewatch` command line: demo, server, edge, sim, check, db upgrade, user add."""
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from devices.loader import FacilityError, load_facility
+
+DEFAULT_CONFIG = "config/facility.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `carewatch` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("CAREWATCH_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except FacilityError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    """All subcommands and their flags."""
+    parser = argparse.ArgumentParser(prog="carewatch", description="Safety alerts for elderly-care facilities.")
+    sub = parser.add_subparsers(metavar="command")
+    _demo_parser(sub)
+    _server_parser(sub)
+    _edge_parser(sub)
+    _sim_parser(sub)
+    check = _add(sub, "check", "validate the facility file and print a summary", _check)
+    check.add_argument("--profile", help="also apply this named profile")
+    db = sub.add_parser("db", help="database commands").add_subparsers(metavar="action")
+    upgrade = _add(db, "upgrade", "apply database migrations", _db_upgrade)
+    upgrade.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
+    user = sub.add_parser("user", help="user commands").add_subparsers(metavar="action")
+    add = _add(user, "add", "add a user who can log in", _user_add)
+    add.add_argument("username")
+    add.add_argument("--role", choices=["staff", "manager", "inspector", "admin"], default="staff")
+    add.add_argument("--password", help="default: asked for (or $CAREWATCH_NEW_PASSWORD)")
+    add.add_argument("--database-url")
+    return parser
+
+
+def _add(sub: argparse._SubParsersAction, name: str, help_: str,  # type: ignore[type-arg]
+         run: Callable[[argparse.Namespace], int | None]) -> argparse.ArgumentParser:
+    """A subcommand that takes --config."""
+    parser = sub.add_parser(name, help=help_, description=help_)
+    parser.add_argument("--config", default=os.environ.get("CAREWATCH_CONFIG", DEFAULT_CONFIG),
+                        help=f"facility file (default: $CAREWATCH_CONFIG or {DEFAULT_CONFIG})")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch demo`."""
+    from carewatch import demo
+
+    parser = _add(sub, "demo", "everything in one command: broker, server, edge, simulated facility", demo.run)
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port of the screen (default 8000)")
+    parser.add_argument("--broker-url", help="use this broker instead of starting one")
+    parser.add_argument("--no-sim", action="store_true", help="no simulated devices (bring your own)")
+    parser.add_argument("--scenario", action="append", default=[], help="play only these scenarios (repeatable)")
+    parser.add_argument("--tour-every", type=float, default=75.0, help="seconds between scenarios of the tour")
+    parser.add_argument("--data-dir", default=".carewatch/demo", help="where the demo keeps its database")
+    parser.add_argument("--keep", action="store_true", help="keep the previous demo's database")
+
+
+def _server_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch server`."""
+    parser = _add(sub, "server", "run the server (ingest, rules, alerts, API, screen)", _server)
+    parser.add_argument("--profile", help="named profile of the facility file")
+    parser.add_argument("--host", help="listen address (default $CAREWATCH_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="HTTP port (default $CAREWATCH_PORT or 8000)")
+    parser.add_argument("--database-url", help="default $CAREWATCH_DATABASE_URL")
+    parser.add_argument("--broker-url", help="default $CAREWATCH_MQTT_URL")
+    parser.add_argument("--mqtt-protocol", choices=["5", "3.1.1"], help="default $CAREWATCH_MQTT_PROTOCOL or 5")
+
+
+def _edge_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch edge`."""
+    parser = _add(sub, "edge", "run a site's edge agent", _edge)
+    parser.add_argument("--site", help="site id (default: the first site)")
+    parser.add_argument("--profile")
+    parser.add_argument("--broker-url", default=os.environ.get("CAREWATCH_MQTT_URL", "mqtt://127.0.0.1:1883"),
+                        help="broker the devices publish to")
+    parser.add_argument("--uplink-url", default=os.environ.get("CAREWATCH_UPLINK_URL"),
+                        help="broker of the server (default: the same)")
+    parser.add_argument("--mqtt-protocol", choices=["5", "3.1.1"],
+                        default=os.environ.get("CAREWATCH_MQTT_PROTOCOL", "5"))
+    parser.add_argument("--state-dir", default=os.environ.get("CAREWATCH_EDGE_STATE", ".carewatch/edge"),
+                        help="where the outbox lives")
+
+
+def _sim_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch sim`."""
+    parser = _add(sub, "sim", "simulate a site's devices, with optional scenarios", _sim)
+    parser.add_argument("--site")
+    parser.add_argument("--profile")
+    parser.add_argument("--broker-url", default=os.environ.get("CAREWATCH_MQTT_URL", "mqtt://127.0.0.1:1883"))
+    parser.add_argument("--mqtt-protocol", choices=["5", "3.1.1"],
+                        default=os.environ.get("CAREWATCH_MQTT_PROTOCOL", "5"))
+    parser.add_argument("--scenario", action="append", default=[], help="scenario to play (repeatable)")
+    parser.add_argument("--tour", action="store_true", help="play every scenario in turn")
+    parser.add_argument("--seed", type=int)
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Validate the facility file; print what it holds."""
+    facility = load_facility(args.config, profile=args.profile)
+    for site in facility.sites:
+        rooms, beds = site.rooms(), site.bed_by_id
+        print(f"{site.id}: {site.name.en} / {site.name.zh_CN} — {len(rooms)} rooms, {len(beds)} beds, "
+              f"{len(site.devices)} devices, {len(site.staff)} staff, time zone {site.timezone}")
+    print(f"{args.config}: OK")
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    """Run the server under uvicorn until Ctrl-C."""
+    import uvicorn
+
+    from server.main import create_app
+    from server.settings import Settings
+
+    overrides = {k: v for k, v in {
+        "config": args.config, "profile": args.profile, "host": args.host, "port": args.port,
+        "database_url": args.database_url, "mqtt_url": args.broker_url, "mqtt_protocol": args.mqtt_protocol,
+    }.items() if v is not None}
+    settings = Settings(**overrides)
+    app = create_app(settings)
+    # With an SSE stream open uvicorn waits for the client on shutdown: bound it.
+    uvicorn.run(app, host=settings.host, port=settings.port, timeout_graceful_shutdown=5, log_level="warning")
+    return 0
+
+
+def _edge(args: argparse.Namespace) -> int:
+    """Run the edge agent until Ctrl-C."""
+    from edge.agent import run
+
+    run(args.config, site=args.site, device_broker_url=args.broker_url,
+        uplink_broker_url=args.uplink_url or args.broker_url, protocol=args.mqtt_protocol,
+        state_dir=args.state_dir, profile=args.profile)
+    return 0
+
+
+def _sim(args: argparse.Namespace) -> int:
+    """Run the simulators until Ctrl-C."""
+    from devices.sim.runner import run
+
+    run(args.config, site=args.site, broker_url=args.broker_url, protocol=args.mqtt_protocol,
+        profile=args.profile, scenarios=args.scenario, tour=args.tour, seed=args.seed)
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    """Apply migrations."""
+    from server.db import upgrade
+    from server.settings import Settings
+
+    url = args.database_url or Settings().database_url
+    upgrade(url)
+    print("database is up to date")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    """Create a user."""
+    from devices.messages import utcnow
+    from server.auth.users import Role, create_user
+    from server.db import make_engine, make_sessions, upgrade
+    from server.settings import Settings
+
+    url = args.database_url or Settings().database_url
+    password = args.password or os.environ.get("CAREWATCH_NEW_PASSWORD") or getpass.getpass("password: ")
+    upgrade(url)
+    sessions = make_sessions(make_engine(url))
+    try:
+        with sessions.begin() as db:
+            create_user(db, username=args.username, password=password, role=Role(args.role), at=utcnow())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {args.username} ({args.role}) added")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Shelly Gen2+ metering switches (Plus Plug S, Plus/Pro 1PM): the `switch:0` component over MQTT.
+
+Per the Gen2 API docs (shelly-api-docs.shelly.cloud/gen2): with "generic status update over MQTT"
+on, the whole Switch status is published on `<topic_prefix>/status/switch:0`; RPC notifications
+(`NotifyStatus`, `NotifyFullStatus`) go to `<topic_prefix>/events/rpc`, a NotifyStatus carrying only
+what changed. Switch status: `output` (bool), `apower` (W), `voltage` (V), `current` (A),
+`aenergy.total` (Wh), `temperature.tC` (the relay's own temperature, not the room's: not read).
+"""
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from devices.kinds import DeviceKind
+from devices.messages import Reading, utcnow
+from devices.protocols import Outgoing, ProtocolError
+from devices.protocols.common import dumps, json_object, reading
+
+M = TypeVar("M", bound=BaseModel)
+Fields = dict[str, Any]
+
+STATUS_SUFFIX = "/status/switch:0"
+EVENTS_SUFFIX = "/events/rpc"
+# Both carry component status: NotifyFullStatus is sent on (re)connect, NotifyStatus on every change.
+STATUS_METHODS = frozenset({"NotifyStatus", "NotifyFullStatus"})
+MAINS_HZ = 50.0  # the facility's grid (CN); the device reports it, carewatch does not read it
+
+
+class Strict(BaseModel):
+    """Vendor JSON typed strictly (`"output": "true"` is an error); keys we do not read are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, allow_inf_nan=False)
+
+
+class Energy(Strict):
+    """`aenergy`: active energy counters."""
+
+    total: float | None = None  # Wh since the counters were reset
+
+
+class Switch(Strict):
+    """Status of component `switch:0`, whole or (in NotifyStatus) in part; null means gone."""
+
+    output: bool | None = None
+    apower: float | None = None
+    voltage: float | None = None
+    current: float | None = None
+    aenergy: Energy | None = None
+
+
+class Frame(Strict):
+    """A JSON-RPC notification frame as it arrives on `events/rpc`."""
+
+    method: str
+    params: Fields | None = None
+
+
+class Params(Strict):
+    """A status notification's params: one entry per component that changed."""
+
+    switch: Switch | None = Field(default=None, alias="switch:0")
+
+
+class ShellyFormat:
+    """`{"id": 0, "output": true, "apower": 1520.3, ...}` on `<prefix>/status/switch:0`."""
+
+    def subscriptions(self, device_topic: str) -> list[str]:
+        """The facility file names the device's MQTT topic prefix."""
+        return [device_topic + STATUS_SUFFIX, device_topic + EVENTS_SUFFIX]
+
+    def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
+        """Reading from a switch status or a status notification; other notifications say nothing."""
+        if not topic.endswith((STATUS_SUFFIX, EVENTS_SUFFIX)):
+            return None
+        data = _decode(payload)
+        if kind is not DeviceKind.POWER_PLUG:
+            return None
+        if topic.endswith(STATUS_SUFFIX):
+            return reading(_fields(_strict(Switch, data)))
+        return _notification(data)
+
+    def render(self, kind: DeviceKind, reading: Reading, device_topic: str) -> list[Outgoing]:
+        """The switch status the device publishes; measurements the reading lacks are left out."""
+        if kind is not DeviceKind.POWER_PLUG:
+            raise ProtocolError(f"shelly has no {kind} devices")
+        return [Outgoing(device_topic + STATUS_SUFFIX, dumps(_status(reading, utcnow())))]
+
+
+def _decode(payload: bytes) -> Fields:
+    """The payload's JSON object; nesting too deep for Python's decoder is a bad payload, not a crash."""
+    try:
+        return json_object(payload)
+    except RecursionError:
+        raise ProtocolError("payload is JSON nested too deeply") from None
+
+
+def _strict(model: type[M], data: Fields, *where: str) -> M:
+    """`model` from `data`, or ProtocolError naming the key (under `where`), never the value."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join([*where, *(str(p) for p in first["loc"])])
+        raise ProtocolError(f"{path}: {first['msg']} (got {type(first['input']).__name__})") from None
+
+
+def _notification(data: Fields) -> Reading | None:
+    """Reading from a NotifyStatus/NotifyFullStatus about switch:0; None for any other notification."""
+    frame = _strict(Frame, data)
+    if frame.method not in STATUS_METHODS or frame.params is None:
+        return None
+    switch = _strict(Params, frame.params, "params").switch
+    return None if switch is None else reading(_fields(switch))
+
+
+def _fields(s: Switch) -> Fields:
+    """Reading fields of a (possibly partial) switch status."""
+    energy_wh = None if s.aenergy is None else s.aenergy.total
+    return {
+        "on": s.output,
+        "power_w": s.apower,
+        "voltage_v": s.voltage,
+        "current_a": s.current,
+        "energy_wh": energy_wh,
+    }
+
+
+def _status(r: Reading, now: datetime) -> Fields:
+    """The Switch.GetStatus object for `r`, with the keys a real device adds (id, source, freq, by_minute)."""
+    status: Fields = {
+        "id": 0,
+        "source": "init",
+        "output": r.on,
+        "apower": r.power_w,
+        "voltage": r.voltage_v,
+        "freq": None if r.voltage_v is None else MAINS_HZ,
+        "current": r.current_a,
+    }
+    if r.energy_wh is not None:
+        # by_minute: mWh of the last three whole minutes, newest first.
+        minute = (r.power_w or 0.0) * 1000 / 60
+        minute_ts = int(now.timestamp()) // 60 * 60
+        status["aenergy"] = {
+            "total": r.energy_wh,
+            "by_minute": [round(minute, 3)] * 3,
+            "minute_ts": minute_ts,
+        }
+    return {k: v for k, v in status.items() if v is not None}
+
+
+FORMAT = ShellyFormat()

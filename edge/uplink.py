@@ -1,0 +1,115 @@
+"""The edge's connection to the server's broker: outbox rows out, retained status, heartbeats."""
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from devices import topics
+from devices.messages import utcnow
+from devices.mqtt import BrokerAddress, ProtocolVersion, connect, make_client
+from edge.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE = b"online", b"offline"
+# paho sends this many QoS 1 messages before waiting for PUBACKs; the rest wait in its queue.
+MAX_INFLIGHT = 100
+
+
+class Uplink:
+    """One paho client publishing the outbox; its Last Will marks the site's edge `offline`."""
+
+    def __init__(
+        self,
+        site: str,
+        address: BrokerAddress,
+        *,
+        protocol: ProtocolVersion,
+        outbox: Outbox,
+        heartbeat_every: float,
+        heartbeat: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.site, self.address, self._outbox = site, address, outbox
+        self._heartbeat_every, self._heartbeat = heartbeat_every, heartbeat
+        self._status = topics.edge_status(site)
+        self.client = make_client(f"carewatch-edge-{site}", address, protocol=protocol,
+                                  will=(self._status, OFFLINE))
+        self.client.max_inflight_messages_set(MAX_INFLIGHT)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self.connected = threading.Event()
+        self.errors = 0
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Connect in the background (paho reconnects with capped backoff) and start heartbeats."""
+        # No MQTT session: what must survive an outage or a restart is in the outbox.
+        connect(self.client, self.address)
+        self._beat = threading.Thread(target=self._beat_loop, name="edge-heartbeat", daemon=True)
+        self._beat.start()
+
+    def send(self, topic: str, payload: bytes) -> int | None:
+        """Hand one outbox row to paho; its mid, or None when paho did not take it."""
+        info = self.client.publish(topic, payload, qos=1)
+        # NO_CONN still queues a QoS 1 message in paho, which sends it after reconnecting.
+        if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            return info.mid
+        return None
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Publish retained `offline`, disconnect cleanly and stop the network thread."""
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout)
+        if self.connected.is_set():
+            info = self.client.publish(self._status, OFFLINE, qos=1, retain=True)
+            info.wait_for_publish(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        """Announce `online` (retained) on every connect: the Will may have said `offline` meanwhile."""
+        try:
+            if reason.is_failure:
+                log.error("uplink %s refused the connection: %s", self.address, reason)
+                return
+            log.info("uplink connected to %s", self.address)
+            self.connected.set()
+            client.publish(self._status, ONLINE, qos=1, retain=True)
+        except Exception:
+            self._failed("on_connect")
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        """Note the loss; paho reconnects and re-sends what it was handed."""
+        if self.connected.is_set() and not self._stop.is_set():
+            log.warning("uplink to %s lost (%s); messages wait in the outbox", self.address, reason)
+        self.connected.clear()
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        """PUBACK (or QoS 0 sent): let the outbox delete the row."""
+        try:
+            self._outbox.acked(mid, ok=not getattr(reason, "is_failure", False))
+        except Exception:
+            self._failed("on_publish")
+
+    def _beat_loop(self) -> None:
+        """Publish a heartbeat every `heartbeat_every` seconds while connected."""
+        while not self._stop.wait(self._heartbeat_every):
+            if not self.connected.is_set():
+                continue  # QoS 0: a stale heartbeat is worth nothing after an outage
+            try:
+                body = {"at": utcnow().isoformat(), **self._heartbeat()}
+                self.client.publish(topics.edge_heartbeat(self.site), json.dumps(body).encode(), qos=0)
+            except Exception:
+                self._failed("heartbeat")
+
+    def _failed(self, where: str) -> None:
+        """Count an unexpected error; never let it reach paho's thread."""
+        self.errors += 1
+        log.exception("uplink: unexpected error in %s", where)

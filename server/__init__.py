@@ -1,0 +1,1 @@
+"""carewatch server: ingest, rules, alerts, HTTP API and the monitoring screen."""

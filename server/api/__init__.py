@@ -1,0 +1,1 @@
+"""HTTP API under /api/v1, plus /healthz, /metrics and /events."""

@@ -1,0 +1,74 @@
+"""Alerts API: list, read, acknowledge, resolve. Changes are broadcast to the screens after commit."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from server.alerts import service
+from server.alerts.service import Resolution, Status, TransitionError
+from server.api.deps import Actor, Ctx, Db, Lang, User_
+from server.live import broadcast_alerts
+from server.models import Alert
+from server.views import AlertOut, alert_out
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+class AckIn(BaseModel):
+    """Optional note with an acknowledgement."""
+
+    note: str | None = Field(None, max_length=500)
+
+
+class ResolveIn(BaseModel):
+    """Why the alert is resolved."""
+
+    resolution: Resolution
+    note: str | None = Field(None, max_length=500)
+
+
+@router.get("", response_model=list[AlertOut])
+def list_alerts(db: Db, ctx: Ctx, user: User_, lang: Lang,
+                status_: Annotated[list[Status] | None, Query(alias="status")] = None,
+                site: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AlertOut]:
+    """Alerts, newest first; `?status=open` (repeatable), `?site=`."""
+    rows = service.list_alerts(db, statuses=[s.value for s in status_ or []], site=site, limit=limit)
+    return [alert_out(a, ctx.facility, lang) for a in rows]
+
+
+@router.get("/{alert_id}", response_model=AlertOut)
+def get_alert(alert_id: int, db: Db, ctx: Ctx, user: User_, lang: Lang) -> AlertOut:
+    """One alert with its history."""
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+    return alert_out(alert, ctx.facility, lang)
+
+
+@router.post("/{alert_id}/ack", response_model=AlertOut)
+def acknowledge(alert_id: int, db: Db, ctx: Ctx, user: Actor, lang: Lang, body: AckIn | None = None) -> AlertOut:
+    """Take the alert: stops escalation; records who and when."""
+    return _transition(db, ctx, lang, alert_id, lambda: service.acknowledge(
+        db, alert_id, actor=user.username, at=ctx.clock(), note=body.note if body else None))
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertOut)
+def resolve(alert_id: int, body: ResolveIn, db: Db, ctx: Ctx, user: Actor, lang: Lang) -> AlertOut:
+    """Close the alert with its reason (real event, false alarm, test, drill)."""
+    return _transition(db, ctx, lang, alert_id, lambda: service.resolve(
+        db, alert_id, actor=user.username, at=ctx.clock(), resolution=body.resolution, note=body.note))
+
+
+def _transition(db: Db, ctx: Ctx, lang: str, alert_id: int, change: "object") -> AlertOut:
+    """Run a transition, commit, broadcast; 404 for an unknown alert, 409 for an impossible transition."""
+    try:
+        alert = change()  # type: ignore[operator]
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
+    except TransitionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    db.commit()
+    db.refresh(alert)
+    broadcast_alerts(ctx, [alert])
+    return alert_out(alert, ctx.facility, lang)

@@ -1,0 +1,46 @@
+"""POST /api/v1/auth/token: OAuth2 password flow for scripts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from server.api.deps import Ctx, Db, User_
+from server.auth.tokens import Principal
+from server.auth.users import authenticate
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class Token(BaseModel):
+    """A bearer token and how long it lasts."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class Me(BaseModel):
+    """Who the token belongs to."""
+
+    username: str
+    role: str
+
+
+@router.post("/token", response_model=Token)
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], ctx: Ctx, db: Db) -> Token:
+    """Exchange username and password for a bearer token."""
+    user = authenticate(db, form.username, form.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
+                            {"WWW-Authenticate": "Bearer"})
+    signed = ctx.signer.issue(Principal(user.username, user.role))
+    return Token(access_token=signed, expires_in=int(ctx.signer.max_age_s), role=user.role)
+
+
+@router.get("/me", response_model=Me)
+def me(user: User_) -> Me:
+    """The logged-in user."""
+    return Me(username=user.username, role=user.role)

@@ -1,0 +1,82 @@
+"""Request dependencies: the server context, a database session, the logged-in user and their language."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth.tokens import COOKIE, Principal
+from server.auth.users import ACTORS, Role
+from server.context import Context
+from server.models import User
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def context(request: Request) -> Context:
+    """The running server's context."""
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+def session(ctx: Ctx) -> Iterator[Session]:
+    """A session for one request; the route commits what it changes."""
+    with ctx.sessions() as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(session)]
+
+
+class LoginRequired(HTTPException):
+    """No valid login: 401 for the API, a redirect to /login for pages."""
+
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_401_UNAUTHORIZED, "login required", {"WWW-Authenticate": "Bearer"})
+
+
+def principal(request: Request, ctx: Ctx, db: Db, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    """The logged-in user from the bearer token or the session cookie, re-checked against the users table."""
+    raw = token or request.cookies.get(COOKIE)
+    found = ctx.signer.check(raw) if raw else None
+    if found is None:
+        raise LoginRequired()
+    user = db.scalar(select(User).where(User.username == found.username))
+    if user is None or not user.active:
+        raise LoginRequired()
+    return Principal(user.username, user.role)
+
+
+User_ = Annotated[Principal, Depends(principal)]
+
+
+def actor(user: User_) -> Principal:
+    """A user allowed to change alerts (inspectors only read)."""
+    if user.role not in ACTORS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not change alerts")
+    return user
+
+
+Actor = Annotated[Principal, Depends(actor)]
+
+
+def admin(user: User_) -> Principal:
+    """Administrators only."""
+    if user.role != Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
+    return user
+
+
+def language(request: Request, ctx: Ctx, lang: str | None = None) -> str:
+    """`?lang=` if given, else the `carewatch_lang` cookie, else the facility's language."""
+    chosen = lang or request.cookies.get("carewatch_lang") or ctx.language
+    return chosen if chosen in ("zh-CN", "en") else ctx.language
+
+
+Lang = Annotated[str, Depends(language)]

@@ -1,0 +1,67 @@
+"""Operations: /healthz for probes, /metrics for Prometheus, /events (SSE) for the screen."""
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from server.api.deps import Ctx, Lang, User_
+from server.live import snapshot
+from server.metrics import REGISTRY
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz(ctx: Ctx, response: Response) -> dict[str, object]:
+    """200 when the database answers and the broker is connected; 503 otherwise, saying which part is down."""
+    checks: dict[str, object] = {"database": _database_ok(ctx), "mqtt": _mqtt_ok(ctx)}
+    ok = all(checks.values())
+    response.status_code = 200 if ok else 503
+    return {"status": "ok" if ok else "degraded", **checks}
+
+
+@router.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/events", response_class=EventSourceResponse)
+async def events(request: Request, ctx: Ctx, user: User_, lang: Lang) -> AsyncIterator[ServerSentEvent]:
+    """Live screen: a `snapshot` event first (also after every reconnect), then `alert` and `device` changes."""
+    queue = ctx.hub.subscribe()
+    try:
+        state = await run_in_threadpool(_snapshot, ctx, lang)
+        yield ServerSentEvent(event="snapshot", data=state, retry=2000)
+        while True:
+            item = await queue.get()
+            if item is None:
+                return  # dropped for being too slow, or shutting down: the browser reconnects and resyncs
+            yield ServerSentEvent(event=item.name, data=item.data[lang])
+    finally:
+        ctx.hub.unsubscribe(queue)
+
+
+def _snapshot(ctx: Ctx, lang: str) -> dict[str, object]:
+    """Snapshot in its own session (runs in a worker thread)."""
+    with ctx.sessions() as db:
+        return snapshot(ctx, db, lang)
+
+
+def _database_ok(ctx: Ctx) -> bool:
+    """Whether a trivial query succeeds."""
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        return False
+
+
+def _mqtt_ok(ctx: Ctx) -> bool:
+    """Whether the ingest client is connected (True when ingest is off, e.g. in API-only tests)."""
+    return ctx.consumer is None or ctx.consumer.connected.is_set()

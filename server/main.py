@@ -1,0 +1,86 @@
+"""The server application: FastAPI app, and the lifespan that starts and stops ingest around it."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from devices.facility import Facility
+from devices.loader import load_facility
+from devices.messages import utcnow
+from server import __doc__ as about
+from server.api import alerts, auth, devices, ops
+from server.auth.tokens import TokenSigner
+from server.auth.users import bootstrap_admin
+from server.consumer import Consumer
+from server.context import Context
+from server.db import make_engine, make_sessions, upgrade
+from server.events import Hub
+from server.live import on_changes
+from server.pipeline import Pipeline
+from server.settings import Settings
+from server.web import routes as web
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, facility: Facility | None = None,
+               clock: Callable[[], datetime] = utcnow, ingest: bool = True) -> FastAPI:
+    """Build the app; the facility file is read here, so a broken one stops everything before it starts."""
+    settings = settings or Settings()
+    facility = facility or load_facility(settings.config, profile=settings.profile)
+    engine = make_engine(settings.database_url)
+    ctx = Context(settings=settings, facility=facility, engine=engine, sessions=make_sessions(engine),
+                  signer=TokenSigner(settings.signing_key(), settings.session_hours * 3600), clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(_prepare, ctx)
+        ctx.hub = Hub(asyncio.get_running_loop())
+        if ingest:
+            await asyncio.to_thread(_start_ingest, ctx)
+        try:
+            yield
+        finally:
+            ctx.hub.close_all()
+            if ctx.consumer is not None:
+                await asyncio.to_thread(ctx.consumer.stop)
+            engine.dispose()
+
+    app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
+    app.state.ctx = ctx
+    for router in (auth.router, alerts.router, devices.router, ops.router, web.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _prepare(ctx: Context) -> None:
+    """Migrate the database and create the bootstrap admin."""
+    if ctx.settings.migrate:
+        upgrade(ctx.settings.database_url)
+    if ctx.settings.secret_key is None:
+        log.warning("CAREWATCH_SECRET_KEY is not set: logins will not survive a restart")
+    if ctx.settings.bootstrap_admin is not None:
+        with ctx.sessions.begin() as db:
+            created = bootstrap_admin(db, ctx.settings.bootstrap_admin.get_secret_value(), ctx.clock())
+        if created is not None:
+            log.info("created the bootstrap admin %r", created.username)
+
+
+def _start_ingest(ctx: Context) -> None:
+    """Load rule state and timers, then subscribe."""
+    s = ctx.settings
+    ctx.pipeline = Pipeline(ctx.facility, ctx.sessions, clock=ctx.clock)
+    ctx.pipeline.load()
+    ctx.consumer = Consumer(ctx.pipeline, ctx.facility, url=s.mqtt_url, protocol=s.mqtt_protocol,
+                            client_id=s.mqtt_client_id, shared_group=s.mqtt_shared_group,
+                            session_expiry=s.mqtt_session_expiry, batch_size=s.batch_size,
+                            on_changes=lambda changes: on_changes(ctx, changes), clock=ctx.clock)
+    ctx.consumer.start()

@@ -1,0 +1,34 @@
+"""Alembic environment: runs migrations on the URL the caller put in the config."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from server import models  # noqa: F401 - registers the tables on Base.metadata
+from server.db import Base, make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_offline() -> None:
+    """Emit SQL without a connection (`alembic upgrade --sql`)."""
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    """Migrate over a real connection; batch mode lets SQLite alter tables."""
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

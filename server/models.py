@@ -1,0 +1,148 @@
+"""Tables: observations, device registry, dead letters, alerts and their history, users, rule state."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, UtcDateTime
+
+Json = JSON().with_variant(JSON(none_as_null=True), "postgresql")
+
+
+class Observation(Base):
+    """One observation as the edge sent it; the envelope id makes ingest idempotent."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+    __table_args__ = (Index("ix_observations_site_device_at", "site", "device", "at"),)
+
+
+class DeviceState(Base):
+    """Registry of each device: last seen, online, battery, latest reading, counters."""
+
+    __tablename__ = "devices"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    room: Mapped[str | None] = mapped_column(String(64))
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    battery_pct: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    observations: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeadLetter(Base):
+    """A message that could not be used, kept with the reason so nothing is lost silently."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    site: Mapped[str | None] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str] = mapped_column(String(300))
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class Edge(Base):
+    """A site's edge agent: online per its retained status, last heartbeat."""
+
+    __tablename__ = "edges"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    info: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class Alert(Base):
+    """A safety alert: open, acknowledged, resolved; `cleared` once the condition has ended."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False)
+    room: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acked_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+
+    events: Mapped[list["AlertEvent"]] = relationship(back_populates="alert", order_by="AlertEvent.id")
+
+    __table_args__ = (
+        # One unresolved alert per (site, rule, subject), enforced by the database itself.
+        Index("uq_alerts_one_open", "site", "rule", "subject", unique=True,
+              sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'")),
+        Index("ix_alerts_status_raised", "status", "raised_at"),
+    )
+
+
+class AlertEvent(Base):
+    """Who did what to an alert, and when: every transition is recorded."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    alert: Mapped[Alert] = relationship(back_populates="events")
+
+
+class User(Base):
+    """A person who logs in: staff, manager, inspector or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RuleState(Base):
+    """What a rule remembers about one key (a bed, a kitchen, a cabinet), and its pending timer."""
+
+    __tablename__ = "rule_states"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

@@ -1,0 +1,184 @@
+"""The whole flow of a batch of observations: record, evaluate, apply to alerts, commit; then notify and broadcast.
+
+One pipeline thread owns the rule engine and the device registry, so rules never race each other.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from devices.facility import Facility
+from devices.messages import truncate_raw
+from server import metrics
+from server.alerts import service
+from server.ingest import Dead, EdgeStatus, Heartbeat, Incoming, Message, decode
+from server.models import Alert, DeadLetter, Observation
+from server.registry import Registry, edge_heartbeat, edge_status
+from server.rules import ALL
+from server.rules.base import Clear, Obs, Raise, Rule
+from server.rules.engine import Fired, RuleEngine
+
+log = logging.getLogger(__name__)
+
+# An edge clock running ahead must not schedule rule timers in the future.
+MAX_CLOCK_AHEAD = timedelta(seconds=5)
+
+
+@dataclass
+class Changes:
+    """What a committed transaction changed, for the screen and notifications."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    devices: set[tuple[str, str]] = field(default_factory=set)
+    observations: int = 0
+    duplicates: int = 0
+    dead: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.alerts or self.devices)
+
+
+class Pipeline:
+    """Turns messages into stored observations, rule state and alerts, one transaction per batch."""
+
+    def __init__(self, facility: Facility, sessions: sessionmaker[Session], *, clock: Callable[[], datetime],
+                 rules: Iterable[Rule] = ALL) -> None:
+        self.facility = facility
+        self.sessions = sessions
+        self.clock = clock
+        self.engine = RuleEngine(facility, rules)
+        self.registry = Registry(facility, started_at=clock())
+
+    def load(self) -> None:
+        """Read rule state, timers and the device registry; register new devices of the facility file."""
+        with self.sessions.begin() as session:
+            self.engine.load(session)
+            self.registry.load(session)
+
+    def process(self, messages: list[Message]) -> Changes:
+        """Store and evaluate one batch in one transaction; raises if the database refuses (nothing is acked)."""
+        now = self.clock()
+        decoded = [decode(m, self.facility) for m in messages]
+        changes = Changes()
+        with self.sessions.begin() as session:
+            fired = self._observations(session, [d for d in decoded if isinstance(d, Incoming)], now, changes)
+            fired += self._others(session, decoded, now, changes)
+            self._apply(session, fired, now, changes)
+            self.registry.flush(session)
+            self.engine.flush(session)
+        metrics.observe_batch(changes.observations, changes.duplicates)
+        return changes
+
+    def tick(self, now: datetime | None = None) -> Changes:
+        """Fire due rule timers and mark silent devices offline, in one transaction."""
+        now = now or self.clock()
+        changes = Changes()
+        fired = self.engine.fire_due(now) + self.registry.check_offline(now)
+        if not fired and not self.registry.take_changed():
+            return changes
+        with self.sessions.begin() as session:
+            changes.devices = self.registry.take_changed()
+            self._apply(session, fired, now, changes)
+            self.registry.flush(session)
+            self.engine.flush(session)
+        return changes
+
+    def next_due(self) -> datetime | None:
+        """When the pipeline must wake for a timer, at the latest."""
+        return self.engine.next_due()
+
+    def reload(self) -> None:
+        """After a failed transaction memory may be ahead of the database: start again from the database."""
+        self.engine = RuleEngine(self.facility, self.engine.rules.values())
+        self.registry = Registry(self.facility, started_at=self.registry.started_at)
+        self.load()
+
+    def reload_quietly(self) -> None:
+        """Reload, unless the database is still away (the next attempt reloads again)."""
+        try:
+            self.reload()
+        except Exception as exc:  # noqa: BLE001 - retried by the caller
+            log.warning("could not reload rule state yet: %r", exc)
+
+    def poison(self, message: Message, reason: str) -> None:
+        """Keep a message that made processing fail as a dead letter, so it is not retried forever."""
+        dead = Dead(message.topic, reason, "unprocessable", truncate_raw(message.payload))
+        with self.sessions.begin() as session:
+            _dead_letter(session, dead, self.clock())
+
+    def _observations(self, session: Session, items: list[Incoming], now: datetime, changes: Changes) -> list[Fired]:
+        """Insert new observations (duplicates by id are skipped) and run the rules on them, per device in order."""
+        if not items:
+            return []
+        unique = {i.envelope.id: i for i in items}
+        new_ids = _insert_new(session, unique.values(), now)
+        changes.observations, changes.duplicates = len(new_ids), len(items) - len(new_ids)
+        fresh = sorted((unique[i] for i in new_ids), key=lambda i: (i.site.id, i.device.id, i.envelope.seq))
+        fired: list[Fired] = []
+        for item in fresh:
+            env = item.envelope
+            at = min(env.at, now + MAX_CLOCK_AHEAD)
+            fields = env.data.fields() if env.data else {}
+            fired += self.registry.seen(item.site.id, item.device.id, at, fields, env.seq)
+            if env.data is not None:
+                fired += self.engine.observe(Obs(item.site, item.device, at, env.data))
+            changes.devices.add((item.site.id, item.device.id))
+        return fired
+
+    def _others(self, session: Session, decoded: list[Any], now: datetime, changes: Changes) -> list[Fired]:
+        """Dead letters, edge statuses and heartbeats."""
+        fired: list[Fired] = []
+        for item in decoded:
+            if isinstance(item, Dead):
+                _dead_letter(session, item, now)
+                if item.known_device and item.site and item.device:
+                    self.registry.rejected(item.site, item.device)
+                changes.dead += 1
+            elif isinstance(item, EdgeStatus):
+                fired += edge_status(session, item.site, item.online, now)
+            elif isinstance(item, Heartbeat):
+                edge_heartbeat(session, item.site, item.info, now)
+        return fired
+
+    def _apply(self, session: Session, fired: list[Fired], now: datetime, changes: Changes) -> None:
+        """Turn rule actions into alert changes."""
+        for f in fired:
+            if isinstance(f.action, Raise):
+                alert = service.apply_raise(session, site=f.site, rule=f.rule, action=f.action, at=now)
+                metrics.ALERTS_RAISED.labels(f.rule).inc()
+                changes.alerts.append(alert)
+            elif isinstance(f.action, Clear):
+                cleared = service.apply_clear(session, site=f.site, rule=f.rule, action=f.action, at=now)
+                if cleared is not None:
+                    changes.alerts.append(cleared)
+
+
+def _insert_new(session: Session, items: Iterable[Incoming], now: datetime) -> set[str]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the ids that were not there yet."""
+    rows = [{"id": i.envelope.id, "site": i.site.id, "device": i.device.id, "kind": i.envelope.kind,
+             "at": i.envelope.at, "seq": i.envelope.seq, "received_at": now,
+             "data": i.envelope.data.fields() if i.envelope.data else {}} for i in items]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(Observation).on_conflict_do_nothing(index_elements=["id"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Observation).on_conflict_do_nothing(index_elements=["id"])
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        stmt = insert(Observation)
+    result = session.execute(stmt.returning(Observation.id), rows)
+    return set(result.scalars())
+
+
+def _dead_letter(session: Session, dead: Dead, now: datetime) -> None:
+    """Keep the unusable message and count it; log the reason (never the payload: it may hold health data)."""
+    session.add(DeadLetter(received_at=now, site=dead.site, device=dead.device, topic=dead.topic[:256],
+                           reason=dead.reason, raw=dead.raw))
+    metrics.REJECTED.labels(dead.site or "unknown", dead.device if dead.known_device else "unknown",
+                            dead.reason_class).inc()
+    metrics.log_rejection_once(log, dead)

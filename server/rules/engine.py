@@ -1,0 +1,110 @@
+"""Runs the pure rules: keeps their state and timers in memory, persists what changed, fires due timers."""
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from devices.facility import Facility
+from server.models import RuleState
+from server.rules.base import Action, Obs, Rule, State, Step
+
+Key = tuple[str, str, str]  # (site, rule, key)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """An action a rule asked for, with where it came from."""
+
+    site: str
+    rule: str
+    action: Action
+
+
+class RuleEngine:
+    """The single place rule state lives; not thread-safe: the pipeline thread owns it."""
+
+    def __init__(self, facility: Facility, rules: Iterable[Rule]) -> None:
+        self.facility = facility
+        self.rules = {rule.name: rule for rule in rules}
+        self.states: dict[Key, State] = {}
+        self.dues: dict[Key, datetime] = {}
+        self._heap: list[tuple[datetime, Key]] = []
+        self._dirty: set[Key] = set()
+
+    def load(self, session: Session) -> None:
+        """Read every rule's state and pending timer (timers survive a restart)."""
+        for row in session.scalars(select(RuleState)):
+            key = (row.site, row.rule, row.key)
+            self.states[key] = dict(row.state or {})
+            if row.due_at is not None:
+                self._set_due(key, row.due_at)
+
+    def observe(self, obs: Obs) -> list[Fired]:
+        """Give an observation to every rule that cares about its device."""
+        fired: list[Fired] = []
+        for rule in self.rules.values():
+            rule_key = rule.key(obs.site, obs.device)
+            if rule_key is None:
+                continue
+            key = (obs.site.id, rule.name, rule_key)
+            step = rule.observe(obs, self.states.get(key, {}), self.dues.get(key))
+            fired += self._apply(key, step)
+        return fired
+
+    def fire_due(self, now: datetime) -> list[Fired]:
+        """Fire every timer due at or before `now`."""
+        fired: list[Fired] = []
+        while self._heap and self._heap[0][0] <= now:
+            due, key = heapq.heappop(self._heap)
+            if self.dues.get(key) != due:
+                continue  # superseded by a later set or cancel
+            del self.dues[key]
+            self._dirty.add(key)
+            site = self.facility.site_by_id.get(key[0])
+            rule = self.rules.get(key[1])
+            if site is None or rule is None:
+                continue  # site or rule removed from the configuration since the timer was set
+            fired += self._apply(key, rule.fire(site, key[2], self.states.get(key, {}), now))
+        return fired
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending timer falls due."""
+        while self._heap and self.dues.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    def flush(self, session: Session) -> None:
+        """Write changed states and timers in the caller's transaction."""
+        for key in self._dirty:
+            site, rule, rule_key = key
+            state, due = self.states.get(key), self.dues.get(key)
+            if state is None and due is None:
+                session.execute(delete(RuleState).where(
+                    RuleState.site == site, RuleState.rule == rule, RuleState.key == rule_key))
+            else:
+                session.merge(RuleState(site=site, rule=rule, key=rule_key, state=state or {}, due_at=due))
+        self._dirty.clear()
+
+    def _apply(self, key: Key, step: Step) -> list[Fired]:
+        """Keep a rule's new state and timer; mark them for the next flush."""
+        if step.state != self.states.get(key) or step.due != self.dues.get(key):
+            self._dirty.add(key)
+        if step.state is None:
+            self.states.pop(key, None)
+        else:
+            self.states[key] = step.state
+        if step.due is None:
+            self.dues.pop(key, None)
+        else:
+            self._set_due(key, step.due)
+        return [Fired(key[0], key[1], action) for action in step.actions]
+
+    def _set_due(self, key: Key, due: datetime) -> None:
+        """Remember a timer; stale heap entries are skipped when popped."""
+        if self.dues.get(key) != due:
+            self.dues[key] = due
+            heapq.heappush(self._heap, (due, key))

@@ -1,0 +1,48 @@
+"""Server settings from the environment (`CAREWATCH_*`); the facility itself comes from its YAML file."""
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting can be given as `CAREWATCH_<NAME>` in the environment or a `.env` file."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREWATCH_", env_file=".env", extra="ignore")
+
+    config: Path = Field(Path("config/facility.yaml"), description="facility file")
+    profile: str | None = Field(None, description="named profile of the facility file to apply, e.g. demo")
+    database_url: str = Field("sqlite:///./carewatch.db", description="SQLAlchemy URL: sqlite:///... or postgresql://...")
+    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="broker URL, mqtt:// or mqtts://, with user:password@ if needed")
+    mqtt_protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT version; 3.1.1 for the embedded broker")
+    mqtt_client_id: str = Field("carewatch-server", description="client id; give each server process its own")
+    mqtt_shared_group: str = Field("carewatch", description="shared-subscription group (MQTT 5); empty to disable")
+    mqtt_session_expiry: int = Field(3600, ge=0, description="seconds the broker keeps our queue while we are down")
+    host: str = Field("127.0.0.1", description="HTTP listen address")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port")
+    public_url: str | None = Field(None, description="URL people use to reach the screen, for links")
+    secret_key: SecretStr | None = Field(None, description="signs logins; set it, or logins end at restart")
+    bootstrap_admin: SecretStr | None = Field(None, description="user:password of the first admin, created if absent")
+    session_hours: float = Field(12, gt=0, description="how long a login lasts")
+    batch_size: int = Field(500, ge=1, le=10000, description="observations per database transaction at most")
+    migrate: bool = Field(True, description="apply database migrations at start")
+    demo: bool = Field(False, description="demo mode (set by `carewatch demo`)")
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+    def signing_key(self) -> str:
+        """The secret that signs logins; a random one (with a warning from the caller) if none is set."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        global _EPHEMERAL_KEY
+        _EPHEMERAL_KEY = _EPHEMERAL_KEY or secrets.token_urlsafe(32)
+        return _EPHEMERAL_KEY
+
+
+_EPHEMERAL_KEY: str | None = None

@@ -1,0 +1,37 @@
+"""Words the server shows people, in zh-CN and en: alert titles, severities, statuses."""
+
+RULE_TITLES: dict[str, dict[str, str]] = {
+    "bed_exit_night": {"zh-CN": "夜间离床", "en": "Bed exit at night"},
+    "out_of_bed_too_long": {"zh-CN": "夜间离床时间过长", "en": "Out of bed too long at night"},
+    "kitchen_unattended": {"zh-CN": "厨房电器无人看管", "en": "Cooking appliance unattended"},
+    "cold_storage": {"zh-CN": "冷藏/冷冻温度超限", "en": "Cold storage out of range"},
+    "water_leak": {"zh-CN": "漏水", "en": "Water leak"},
+    "smoke": {"zh-CN": "烟雾报警", "en": "Smoke detected"},
+    "sos": {"zh-CN": "紧急呼叫", "en": "SOS call"},
+    "device_offline": {"zh-CN": "设备离线", "en": "Device offline"},
+    "edge_offline": {"zh-CN": "现场网关离线", "en": "Site gateway offline"},
+}
+
+WORDS: dict[str, dict[str, str]] = {
+    "critical": {"zh-CN": "紧急", "en": "Critical"},
+    "high": {"zh-CN": "高", "en": "High"},
+    "medium": {"zh-CN": "中", "en": "Medium"},
+    "low": {"zh-CN": "低", "en": "Low"},
+    "open": {"zh-CN": "未处理", "en": "Open"},
+    "acknowledged": {"zh-CN": "已响应", "en": "Acknowledged"},
+    "resolved": {"zh-CN": "已解决", "en": "Resolved"},
+    "cleared": {"zh-CN": "已恢复", "en": "Condition ended"},
+    "site_gateway": {"zh-CN": "网关", "en": "Gateway"},
+}
+
+
+def rule_title(rule: str, language: str) -> str:
+    """Title of an alert raised by `rule`."""
+    titles = RULE_TITLES.get(rule)
+    return titles.get(language, titles["en"]) if titles else rule
+
+
+def word(key: str, language: str) -> str:
+    """A UI word in the language, or the key itself."""
+    entry = WORDS.get(key)
+    return entry.get(language, entry["en"]) if entry else key

@@ -1,0 +1,123 @@
+"""What the API and the screen show: alerts and devices with names in the reader's language."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from devices.facility import Facility, Site
+from server.models import Alert, DeviceState
+from server.texts import rule_title, word
+
+
+class AlertEventOut(BaseModel):
+    """One step in an alert's history."""
+
+    at: datetime
+    action: str
+    actor: str
+    note: str | None = None
+
+
+class AlertOut(BaseModel):
+    """An alert as people read it."""
+
+    id: int
+    site: str
+    site_name: str
+    rule: str
+    title: str
+    subject: str
+    subject_name: str
+    severity: str
+    status: str
+    cleared: bool
+    room: str | None
+    room_name: str | None
+    details: dict[str, Any]
+    occurrences: int
+    raised_at: datetime
+    last_raised_at: datetime
+    cleared_at: datetime | None
+    acked_at: datetime | None
+    acked_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+    events: list[AlertEventOut] = []
+
+
+class DeviceOut(BaseModel):
+    """A device with its latest state."""
+
+    site: str
+    device: str
+    kind: str
+    name: str
+    room: str | None
+    room_name: str | None
+    bed: str | None
+    protocol: str
+    online: bool
+    last_seen: datetime | None
+    battery_pct: float | None
+    state: dict[str, Any]
+    observations: int
+    rejected: int
+
+
+def alert_out(alert: Alert, facility: Facility, language: str, *, with_events: bool = True) -> AlertOut:
+    """Serialize an alert with titles and names in `language`."""
+    site = facility.site_by_id.get(alert.site)
+    events = [AlertEventOut(at=e.at, action=e.action, actor=e.actor, note=e.note) for e in alert.events] \
+        if with_events else []
+    return AlertOut(
+        id=alert.id, site=alert.site, site_name=site.name.get(language) if site else alert.site,
+        rule=alert.rule, title=rule_title(alert.rule, language),
+        subject=alert.subject, subject_name=subject_name(site, alert.subject, language),
+        severity=alert.severity, status=alert.status, cleared=alert.cleared, room=alert.room,
+        room_name=room_name(site, alert.room, language), details=alert.details or {},
+        occurrences=alert.occurrences, raised_at=alert.raised_at, last_raised_at=alert.last_raised_at,
+        cleared_at=alert.cleared_at, acked_at=alert.acked_at, acked_by=alert.acked_by,
+        resolved_at=alert.resolved_at, resolved_by=alert.resolved_by, resolution=alert.resolution, events=events,
+    )
+
+
+def device_out(row: DeviceState, facility: Facility, language: str) -> DeviceOut:
+    """Serialize a registry row with its names from the facility file."""
+    site = facility.site_by_id.get(row.site)
+    device = site.device_by_id.get(row.device) if site else None
+    return DeviceOut(
+        site=row.site, device=row.device, kind=row.kind, name=subject_name(site, row.device, language),
+        room=row.room, room_name=room_name(site, row.room, language),
+        bed=device.location.bed if device else None, protocol=device.protocol.value if device else "",
+        online=row.online, last_seen=row.last_seen, battery_pct=row.battery_pct, state=row.state or {},
+        observations=row.observations, rejected=row.rejected,
+    )
+
+
+def room_name(site: Site | None, room: str | None, language: str) -> str | None:
+    """A room's display name."""
+    if site is None or room is None:
+        return room
+    found = site.room_by_id.get(room)
+    return found.name.get(language) if found else room
+
+
+def subject_name(site: Site | None, subject: str, language: str) -> str:
+    """Display name of what an alert is about: a bed, a device, or the site's gateway."""
+    if site is None:
+        return subject
+    if subject == "edge":
+        return word("site_gateway", language)
+    bed = site.bed_by_id.get(subject)
+    if bed is not None:
+        return bed.name.get(language) if bed.name else bed.id
+    device = site.device_by_id.get(subject)
+    if device is None:
+        return subject
+    if device.name:
+        return device.name.get(language)
+    if device.appliance and device.appliance.name:
+        return device.appliance.name.get(language)
+    return device.id

@@ -1,0 +1,46 @@
+"""Fixtures of the edge tests: agents that always stop, a Mosquitto we may stop and restart."""
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from edge_support import missing, restartable_mosquitto
+
+from carewatch.broker import PrivateMosquitto
+from edge.agent import EdgeAgent
+
+AgentFactory = Callable[..., EdgeAgent]
+
+
+@pytest.fixture
+def uplink_mosquitto() -> Iterator[PrivateMosquitto]:
+    """A private Mosquitto for the uplink, restartable on the same port with sessions kept."""
+    if not PrivateMosquitto.available():
+        missing("mosquitto binary")
+    # Not under tmp_path: Mosquitto started as root drops to its own user, which cannot enter it.
+    state = Path(tempfile.mkdtemp(prefix="carewatch-uplink-"))
+    state.chmod(0o777)
+    server = restartable_mosquitto(state).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def make_agent() -> Iterator[AgentFactory]:
+    """Build (not start) edge agents; every one started is stopped at the end of the test."""
+    agents: list[EdgeAgent] = []
+
+    def build(*args: Any, **kwargs: Any) -> EdgeAgent:
+        agent = EdgeAgent(*args, **kwargs)
+        agents.append(agent)
+        return agent
+
+    yield build
+    for agent in agents:
+        agent.stop()
