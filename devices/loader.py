@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from devices.facility import Facility, Site
 from devices.kinds import DeviceKind
+from devices.protocols import kinds_of
 
 PathPart = str | int
 
@@ -183,6 +184,10 @@ def _check_device(
             yield at + ("sees", z), f"no zone {zone!r} in this site"
     if device.topic and topics[device.topic] > 1:
         yield at + ("topic",), f"topic {device.topic!r} is used by another device"
+    if device.topic and set(device.topic) & {"+", "#"}:
+        yield at + ("topic",), "a device topic cannot hold the MQTT wildcards + or #"
+    if device.kind is not DeviceKind.CAMERA and device.kind not in kinds_of(device.protocol):
+        yield at + ("protocol",), f"{device.protocol.value} has no {device.kind.value} devices"
 
 
 def _duplicates(at: tuple[PathPart, ...], ids: list[str], what: str) -> Iterator[tuple[tuple[PathPart, ...], str]]:

@@ -15,9 +15,13 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class Reading(BaseModel):
-    """Normalized observation data; a device reports only the fields of its kind."""
+    """Normalized observation data; a device reports only the fields of its kind.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A field left out means "not in this message", not "off" or "unknown": a Shelly notification may
+    carry only the power, and rules keep what they knew of the rest.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     occupied: bool | None = None  # bed mat or presence sensor
     movement: bool | None = None  # bed mat felt the resident move
@@ -78,8 +82,13 @@ def utcnow() -> datetime:
 
 
 def truncate_raw(payload: bytes) -> str:
-    """Printable, bounded form of a payload that could not be read."""
-    return payload[:RAW_KEEP_CHARS].decode("utf-8", errors="replace")
+    """Printable, bounded form of a payload that could not be read (bytes that are not UTF-8 as \\xNN)."""
+    return storable(payload[:RAW_KEEP_CHARS].decode("utf-8", errors="backslashreplace"))
+
+
+def storable(text: str) -> str:
+    """Text any database accepts: PostgreSQL refuses NUL characters in text."""
+    return text.replace("\x00", "\\x00")
 
 
 def to_json(envelope: Envelope) -> bytes:

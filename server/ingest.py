@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from devices import topics
 from devices.facility import Device, Facility, Site
-from devices.messages import MAX_PAYLOAD_BYTES, Envelope, truncate_raw
+from devices.messages import MAX_PAYLOAD_BYTES, Envelope, storable, truncate_raw
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,8 @@ def _observation(message: Message, site: Site, name: str) -> Decoded:
     if mismatch:
         return _dead(message, mismatch, "mismatch", site=site.id, device=name, known=True)
     if envelope.error is not None:
-        return Dead(message.topic, f"edge could not read the device: {envelope.error.reason}", "edge_rejected",
-                    envelope.error.raw, site.id, name, True)
+        reason = storable(f"edge could not read the device: {envelope.error.reason}")
+        return Dead(message.topic, reason[:300], "edge_rejected", storable(envelope.error.raw), site.id, name, True)
     if envelope.data is None:
         return _dead(message, "observation without data", "invalid", site=site.id, device=name, known=True)
     return Incoming(envelope, site, device)
@@ -145,4 +145,5 @@ def _first_error(exc: ValidationError) -> str:
 def _dead(message: Message, reason: str, reason_class: str, *, site: str | None = None, device: str | None = None,
           known: bool = False) -> Dead:
     """A dead letter with the raw payload kept, truncated."""
-    return Dead(message.topic, reason[:300], reason_class, truncate_raw(message.payload), site, device, known)
+    return Dead(storable(message.topic), storable(reason)[:300], reason_class, truncate_raw(message.payload), site,
+                device, known)

@@ -24,12 +24,14 @@ class Outgoing:
 class VendorFormat(Interface):
     """What every vendor format module provides."""
 
+    kinds: frozenset[DeviceKind]  # the device kinds this vendor makes
+
     def subscriptions(self, device_topic: str) -> list[str]:
         """Exact topics the edge subscribes to for a device with this `topic` in the facility file."""
         ...
 
     def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
-        """Reading from one message; None when the message says nothing about this kind; ProtocolError if unreadable."""
+        """Reading from one message; None if it says nothing about this kind; ProtocolError if unreadable."""
         ...
 
     def render(self, kind: DeviceKind, reading: Reading, device_topic: str) -> list[Outgoing]:
@@ -51,3 +53,11 @@ def get(protocol: Protocol | str) -> VendorFormat:
         return formats[Protocol(protocol)]
     except (KeyError, ValueError):
         raise ProtocolError(f"no MQTT format for protocol {protocol!r}") from None
+
+
+def kinds_of(protocol: Protocol | str) -> frozenset[DeviceKind]:
+    """Device kinds a protocol can carry (none for cameras' rtsp)."""
+    try:
+        return get(protocol).kinds
+    except ProtocolError:
+        return frozenset()

@@ -1,12 +1,20 @@
 """Helpers shared by the vendor formats: JSON decoding with clear reasons."""
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from devices.messages import MAX_PAYLOAD_BYTES, Reading
 from devices.protocols import ProtocolError
+
+M = TypeVar("M", bound=BaseModel)
+Fields = dict[str, Any]
+
+
+def _no_constants(name: str) -> float:
+    """NaN and Infinity are not JSON, whatever Python's decoder tolerates."""
+    raise ProtocolError(f"payload holds {name}, which is not a JSON number")
 
 
 def json_object(payload: bytes) -> dict[str, Any]:
@@ -18,9 +26,12 @@ def json_object(payload: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ProtocolError("payload is not UTF-8") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"payload is not JSON: {exc.msg} at char {exc.pos}") from None
+    except RecursionError:
+        # `[[[[...` under 64 KiB is enough to exhaust the decoder's stack: a bad payload, not a crash.
+        raise ProtocolError("payload is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"payload is JSON {type(value).__name__}, an object was expected")
     return value
@@ -42,3 +53,13 @@ def reading(fields: dict[str, Any]) -> Reading | None:
 def dumps(value: dict[str, Any]) -> bytes:
     """Compact JSON bytes, as devices send them."""
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def strict(model: type[M], data: Fields, *where: str) -> M:
+    """`model` from `data`, or ProtocolError naming the key (under `where`) and the type, never the value."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join([*where, *(str(p) for p in first["loc"])])
+        raise ProtocolError(f"{path}: {first['msg']} (got {type(first['input']).__name__})") from None

@@ -9,6 +9,8 @@ from devices.protocols.common import dumps, json_object, reading
 class NativeFormat:
     """`{"occupied": true, "heart_rate_bpm": 62}` on the device's own topic."""
 
+    kinds = frozenset(DeviceKind) - {DeviceKind.CAMERA}
+
     def subscriptions(self, device_topic: str) -> list[str]:
         """The device publishes on exactly its topic."""
         return [device_topic]

@@ -8,18 +8,15 @@ what changed. Switch status: `output` (bool), `apower` (W), `voltage` (V), `curr
 """
 
 from datetime import datetime
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from devices.kinds import DeviceKind
 from devices.messages import Reading, utcnow
 from devices.protocols import Outgoing, ProtocolError
-from devices.protocols.common import dumps, json_object, reading
+from devices.protocols.common import Fields, dumps, json_object, reading, strict
 
-M = TypeVar("M", bound=BaseModel)
-Fields = dict[str, Any]
-
+KINDS = frozenset({DeviceKind.POWER_PLUG})
 STATUS_SUFFIX = "/status/switch:0"
 EVENTS_SUFFIX = "/events/rpc"
 # Both carry component status: NotifyFullStatus is sent on (re)connect, NotifyStatus on every change.
@@ -73,44 +70,26 @@ class ShellyFormat:
         """Reading from a switch status or a status notification; other notifications say nothing."""
         if not topic.endswith((STATUS_SUFFIX, EVENTS_SUFFIX)):
             return None
-        data = _decode(payload)
-        if kind is not DeviceKind.POWER_PLUG:
+        data = json_object(payload)
+        if kind not in KINDS:
             return None
         if topic.endswith(STATUS_SUFFIX):
-            return reading(_fields(_strict(Switch, data)))
+            return reading(_fields(strict(Switch, data)))
         return _notification(data)
 
     def render(self, kind: DeviceKind, reading: Reading, device_topic: str) -> list[Outgoing]:
         """The switch status the device publishes; measurements the reading lacks are left out."""
-        if kind is not DeviceKind.POWER_PLUG:
+        if kind not in KINDS:
             raise ProtocolError(f"shelly has no {kind} devices")
         return [Outgoing(device_topic + STATUS_SUFFIX, dumps(_status(reading, utcnow())))]
 
 
-def _decode(payload: bytes) -> Fields:
-    """The payload's JSON object; nesting too deep for Python's decoder is a bad payload, not a crash."""
-    try:
-        return json_object(payload)
-    except RecursionError:
-        raise ProtocolError("payload is JSON nested too deeply") from None
-
-
-def _strict(model: type[M], data: Fields, *where: str) -> M:
-    """`model` from `data`, or ProtocolError naming the key (under `where`), never the value."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join([*where, *(str(p) for p in first["loc"])])
-        raise ProtocolError(f"{path}: {first['msg']} (got {type(first['input']).__name__})") from None
-
-
 def _notification(data: Fields) -> Reading | None:
     """Reading from a NotifyStatus/NotifyFullStatus about switch:0; None for any other notification."""
-    frame = _strict(Frame, data)
+    frame = strict(Frame, data)
     if frame.method not in STATUS_METHODS or frame.params is None:
         return None
-    switch = _strict(Params, frame.params, "params").switch
+    switch = strict(Params, frame.params, "params").switch
     return None if switch is None else reading(_fields(switch))
 
 
@@ -150,3 +129,4 @@ def _status(r: Reading, now: datetime) -> Fields:
 
 
 FORMAT = ShellyFormat()
+FORMAT.kinds = KINDS

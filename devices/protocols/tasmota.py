@@ -7,17 +7,14 @@ STATE holds the relay as `POWER` (one relay) or `POWER1`, `POWER2`, ... as "ON"/
 """
 
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from devices.kinds import DeviceKind
 from devices.messages import Reading, utcnow
 from devices.protocols import Outgoing, ProtocolError
-from devices.protocols.common import dumps, json_object, reading
-
-M = TypeVar("M", bound=BaseModel)
-Fields = dict[str, Any]
+from devices.protocols.common import Fields, dumps, json_object, reading, strict
 
 SENSOR_SUFFIX = "/SENSOR"
 STATE_SUFFIX = "/STATE"
@@ -81,13 +78,13 @@ class TasmotaFormat:
         """Reading from a SENSOR or STATE message; None when it holds nothing for this kind."""
         if not topic.endswith((SENSOR_SUFFIX, STATE_SUFFIX)):
             return None
-        data = _decode(payload)
+        data = json_object(payload)
         if kind not in KINDS:
             return None
         if topic.endswith(SENSOR_SUFFIX):
             return reading(_sensor_fields(kind, data))
         if topic.endswith(STATE_SUFFIX) and kind is DeviceKind.POWER_PLUG:
-            state = _strict(State, data)
+            state = strict(State, data)
             power = state.power or state.power1
             return reading({"on": None if power is None else power == "ON"})
         return None
@@ -103,35 +100,17 @@ class TasmotaFormat:
         return [Outgoing(f"tele/{device_topic}{suffix}", dumps(body)) for suffix, body in messages]
 
 
-def _decode(payload: bytes) -> Fields:
-    """The payload's JSON object; nesting too deep for Python's decoder is a bad payload, not a crash."""
-    try:
-        return json_object(payload)
-    except RecursionError:
-        raise ProtocolError("payload is JSON nested too deeply") from None
-
-
-def _strict(model: type[M], data: Fields, *where: str) -> M:
-    """`model` from `data`, or ProtocolError naming the key (under `where`), never the value."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join([*where, *(str(p) for p in first["loc"])])
-        raise ProtocolError(f"{path}: {first['msg']} (got {type(first['input']).__name__})") from None
-
-
 def _sensor_fields(kind: DeviceKind, data: Fields) -> Fields:
     """Reading fields of a SENSOR message for `kind`; only the keys `kind` uses are checked."""
     if kind is DeviceKind.POWER_PLUG:
-        e = _strict(Metering, data).energy or Energy()
+        e = strict(Metering, data).energy or Energy()
         energy_wh = None if e.total is None else round(e.total * 1000, 3)
         return {"power_w": e.power, "voltage_v": e.voltage, "current_a": e.current, "energy_wh": energy_wh}
     climate = _first_climate(data)
     if climate is None or climate.temperature is None:
         return {"humidity_pct": None if climate is None else climate.humidity}
     celsius = climate.temperature
-    if _strict(Units, data).temp_unit == "F":
+    if strict(Units, data).temp_unit == "F":
         celsius = round((celsius - 32) * 5 / 9, 3)
     return {"temperature_c": celsius, "humidity_pct": climate.humidity}
 
@@ -140,7 +119,7 @@ def _first_climate(data: Fields) -> Climate | None:
     """The first sensor object with a Temperature; a device with one probe (the facility's case) has one."""
     for key, value in data.items():
         if key not in CHIP_KEYS and isinstance(value, dict) and "Temperature" in value:
-            return _strict(Climate, value, key[:KEY_CHARS])
+            return strict(Climate, value, key[:KEY_CHARS])
     return None
 
 
@@ -180,3 +159,4 @@ def _state(on: bool, now: datetime) -> Fields:
 
 
 FORMAT = TasmotaFormat()
+FORMAT.kinds = KINDS

@@ -6,17 +6,14 @@ state "ON"/"OFF", power (W), voltage (V), current (A), energy (kWh), battery (%)
 """
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 from devices.protocols import Outgoing, ProtocolError
-from devices.protocols.common import dumps, json_object, reading
-
-M = TypeVar("M", bound=BaseModel)
-Fields = dict[str, Any]
+from devices.protocols.common import Fields, dumps, json_object, reading, strict
 
 # No zigbee2mqtt preset names breathing rate: vital-sign mats and radars use one of these.
 BREATHING_KEYS = ("breathing_rate", "respiration_rate", "respiratory_rate", "breath_rate")
@@ -59,38 +56,20 @@ class Zigbee2MqttFormat:
 
     def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
         """Reading from the keys this kind uses; the others (linkquality, update, ...) are ignored."""
-        data = _decode(payload)
-        if kind not in KEYS:
+        data = json_object(payload)
+        if kind not in KINDS:
             return None
         # Only this kind's keys are checked: another kind's `voltage` or `state` may mean something else.
-        state = _strict(State, {k: data[k] for k in KEYS[kind] if k in data})
+        state = strict(State, {k: data[k] for k in KEYS[kind] if k in data})
         return reading({**PARSE[kind](state), **_battery_pct(kind, state)})
 
     def render(self, kind: DeviceKind, reading: Reading, device_topic: str) -> list[Outgoing]:
         """The state a zigbee2mqtt device of this kind publishes; fields it has no key for are left out."""
-        if kind not in KEYS:
+        if kind not in KINDS:
             raise ProtocolError(f"zigbee2mqtt has no {kind} devices")
         keys = {k: v for k, v in RENDER[kind](reading).items() if v is not None}
         state = {**keys, **_battery_keys(kind, reading), "linkquality": LINKQUALITY}
         return [Outgoing(device_topic, dumps(state))]
-
-
-def _decode(payload: bytes) -> Fields:
-    """The payload's JSON object; nesting too deep for Python's decoder is a bad payload, not a crash."""
-    try:
-        return json_object(payload)
-    except RecursionError:
-        raise ProtocolError("payload is JSON nested too deeply") from None
-
-
-def _strict(model: type[M], data: Fields, *where: str) -> M:
-    """`model` from `data`, or ProtocolError naming the key (under `where`), never the value."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join([*where, *(str(p) for p in first["loc"])])
-        raise ProtocolError(f"{path}: {first['msg']} (got {type(first['input']).__name__})") from None
 
 
 def _flip(value: bool | None) -> bool | None:
@@ -189,5 +168,7 @@ KEYS: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.SOS_BUTTON: ("action", "battery"),
     DeviceKind.POWER_PLUG: ("state", "power", "voltage", "current", "energy"),
 }
+KINDS = frozenset(KEYS)
 
 FORMAT = Zigbee2MqttFormat()
+FORMAT.kinds = KINDS

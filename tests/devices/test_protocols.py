@@ -243,7 +243,7 @@ WRONG = [
         TEMP,
         Z2M,
         b'{"temperature": NaN}',
-        "temperature: Input should be a finite number (got float)",
+        "payload holds NaN, which is not a JSON number",
     ),
     ("zigbee2mqtt", LEAK, Z2M, b'{"battery": 180}', "battery_pct: Input should be less than or equal to 100"),
     ("shelly", PLUG, STATUS, b'{"output": "true"}', "output: Input should be a valid boolean (got str)"),

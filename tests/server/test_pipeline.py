@@ -1,0 +1,244 @@
+"""The pipeline on real databases (SQLite and PostgreSQL): idempotent ingest, dead letters, alerts, timers."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from devices import topics
+from devices.facility import Facility
+from devices.messages import Envelope, Reading, Rejection, new_id, to_json
+from server.alerts import service
+from server.alerts.service import Resolution, TransitionError
+from server.db import make_engine, make_sessions, upgrade
+from server.ingest import Message
+from server.models import Alert, AlertEvent, DeadLetter, DeviceState, Observation
+from server.pipeline import Pipeline
+
+T0 = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: night at the reference site
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[Any]:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def pipeline(reference_facility: Facility, sessions: Any, clock: Clock) -> Pipeline:
+    p = Pipeline(reference_facility, sessions, clock=clock)
+    p.load()
+    return p
+
+
+def envelope(device: str, at: datetime, seq: int = 1, kind: str | None = None, **fields: Any) -> Envelope:
+    site = "hq"
+    return Envelope(id=new_id(), site=site, device=device, kind=kind or _kind(device), at=at, seq=seq,
+                    data=Reading.model_validate(fields))
+
+
+def _kind(device: str) -> str:
+    prefix = device.split("-")[0]
+    return {"bed": "bed_sensor", "leak": "leak_sensor", "smoke": "smoke_detector", "sos": "sos_button",
+            "temp": "temperature_sensor", "plug": "power_plug", "presence": "presence_sensor"}[prefix]
+
+
+def message(env: Envelope, *, topic: str | None = None) -> Message:
+    return Message(topic or topics.observation(env.site, env.device), to_json(env), T0, mid=1, qos=1)
+
+
+def raw(device: str, payload: bytes, site: str = "hq") -> Message:
+    return Message(topics.observation(site, device), payload, T0, mid=1, qos=1)
+
+
+def count(sessions: Any, model: Any, *where: Any) -> int:
+    with sessions() as db:
+        return int(db.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def alerts(sessions: Any, rule: str | None = None) -> list[Alert]:
+    with sessions() as db:
+        query = select(Alert).order_by(Alert.id)
+        if rule:
+            query = query.where(Alert.rule == rule)
+        return list(db.scalars(query))
+
+
+def test_redelivered_observation_is_stored_once_and_alerts_once(pipeline: Pipeline, sessions: Any) -> None:
+    leak = envelope("leak-boiler", T0, leak=True)
+    first = pipeline.process([message(leak)])
+    again = pipeline.process([message(leak), message(leak)])
+    assert (first.observations, again.observations, again.duplicates) == (1, 0, 2)
+    assert count(sessions, Observation) == 1
+    [alert] = alerts(sessions, "water_leak")
+    assert (alert.status, alert.occurrences, alert.severity) == ("open", 1, "critical")
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (b"not json", "not valid JSON"),
+    (b'{"v": 1}', "id: Field required"),
+    (b"\xff\xfe\x00garbage", "not valid JSON"),
+    (b"[" * 70_000, "over the 65536 byte limit"),
+])
+def test_bad_payloads_become_dead_letters_and_lose_nothing_else(pipeline: Pipeline, sessions: Any,
+                                                               payload: bytes, reason: str) -> None:
+    good = envelope("smoke-kitchen", T0, smoke=False)
+    changes = pipeline.process([raw("smoke-kitchen", payload), message(good)])
+    assert (changes.observations, changes.dead) == (1, 1)
+    with sessions() as db:
+        [dead] = db.scalars(select(DeadLetter))
+        assert (dead.device, dead.site) == ("smoke-kitchen", "hq")
+        assert reason in dead.reason
+        assert len(dead.raw) <= 1024
+        row = db.get(DeviceState, ("hq", "smoke-kitchen"))
+        assert (row.rejected, row.observations) == (1, 1)
+
+
+def test_wrong_type_names_the_field(pipeline: Pipeline, sessions: Any) -> None:
+    body = to_json(envelope("temp-freezer", T0, temperature_c=-18)).replace(b"-18.0", b'"cold"')
+    pipeline.process([raw("temp-freezer", body)])
+    with sessions() as db:
+        assert db.scalar(select(DeadLetter.reason)) == "data.temperature_c: Input should be a valid number, " \
+                                                        "unable to parse string as a number"
+
+
+def test_unknown_device_and_unknown_site_are_kept_with_the_reason(pipeline: Pipeline, sessions: Any) -> None:
+    ghost = envelope("leak-boiler", T0, leak=True)
+    pipeline.process([raw("ghost", to_json(ghost)), raw("leak-boiler", to_json(ghost), site="elsewhere")])
+    with sessions() as db:
+        reasons = sorted(db.scalars(select(DeadLetter.reason)))
+    assert reasons == ["unknown device 'ghost' in site 'hq'", "unknown site 'elsewhere'"]
+    assert alerts(sessions) == []
+
+
+def test_envelope_on_another_devices_topic_is_refused(pipeline: Pipeline, sessions: Any) -> None:
+    leak = envelope("leak-boiler", T0, leak=True)
+    pipeline.process([message(leak, topic=topics.observation("hq", "smoke-kitchen"))])
+    assert alerts(sessions) == []
+    with sessions() as db:
+        assert "came on the topic of hq/smoke-kitchen" in db.scalar(select(DeadLetter.reason))
+
+
+def test_edge_rejection_is_a_dead_letter_counted_for_the_device(pipeline: Pipeline, sessions: Any) -> None:
+    rejected = Envelope(id=new_id(), site="hq", device="plug-induction", kind="power_plug", at=T0, seq=3,
+                        error=Rejection(reason="payload is not JSON", raw="{oops"))
+    pipeline.process([message(rejected)])
+    with sessions() as db:
+        dead = db.scalars(select(DeadLetter)).one()
+        assert (dead.reason, dead.raw) == ("edge could not read the device: payload is not JSON", "{oops")
+        assert db.get(DeviceState, ("hq", "plug-induction")).rejected == 1
+
+
+def test_rule_timer_survives_a_restart_and_fires_when_due(reference_facility: Facility, sessions: Any,
+                                                          pipeline: Pipeline, clock: Clock) -> None:
+    pipeline.process([message(envelope("bed-b101-1", T0, seq=1, occupied=True))])
+    clock.now = T0 + timedelta(seconds=60)
+    pipeline.process([message(envelope("bed-b101-1", clock.now, seq=2, occupied=False))])
+    restarted = Pipeline(reference_facility, sessions, clock=clock)
+    restarted.load()
+    assert restarted.next_due() == T0 + timedelta(seconds=70)
+    clock.now = T0 + timedelta(seconds=69)
+    restarted.tick()
+    assert alerts(sessions, "bed_exit_night") == []
+    clock.now = T0 + timedelta(seconds=70, milliseconds=400)
+    restarted.tick()
+    [alert] = alerts(sessions, "bed_exit_night")
+    assert (alert.subject, alert.room, alert.severity) == ("b101-1", "r101", "high")
+
+
+def test_edge_clock_running_ahead_cannot_push_timers_into_the_future(pipeline: Pipeline, clock: Clock) -> None:
+    pipeline.process([message(envelope("bed-b101-1", T0, seq=1, occupied=True))])
+    pipeline.process([message(envelope("bed-b101-1", T0 + timedelta(hours=2), seq=2, occupied=False))])
+    assert pipeline.next_due() == T0 + timedelta(seconds=5 + 10)
+
+
+def test_alert_lifecycle_records_who_and_when(pipeline: Pipeline, sessions: Any) -> None:
+    pipeline.process([message(envelope("leak-boiler", T0, seq=1, leak=True))])
+    pipeline.process([message(envelope("leak-boiler", T0 + timedelta(minutes=1), seq=2, leak=False))])
+    [alert] = alerts(sessions)
+    assert alert.cleared and alert.status == "open"  # cleared, but nobody has seen it: stays on screen
+    with sessions.begin() as db:
+        service.acknowledge(db, alert.id, actor="wang", at=T0 + timedelta(minutes=2))
+    with sessions.begin() as db:
+        service.resolve(db, alert.id, actor="zhao", at=T0 + timedelta(minutes=5), resolution=Resolution.REAL_EVENT)
+    with sessions.begin() as db, pytest.raises(TransitionError):
+        service.resolve(db, alert.id, actor="zhao", at=T0, resolution=Resolution.TEST)
+    with sessions() as db:
+        done = db.get(Alert, alert.id)
+        assert (done.status, done.acked_by, done.resolved_by, done.resolution) == (
+            "resolved", "wang", "zhao", "real_event")
+        history = [(e.action, e.actor) for e in db.scalars(select(AlertEvent).order_by(AlertEvent.id))]
+    assert history == [("raised", "system"), ("cleared", "system"), ("acknowledged", "wang"), ("resolved", "zhao")]
+
+
+def test_recurrence_reopens_the_unresolved_alert_and_a_resolved_one_stays_closed(pipeline: Pipeline,
+                                                                                 sessions: Any) -> None:
+    for seq, wet in enumerate([True, False, True], start=1):
+        pipeline.process([message(envelope("leak-boiler", T0 + timedelta(minutes=seq), seq=seq, leak=wet))])
+    [alert] = alerts(sessions)
+    assert (alert.occurrences, alert.cleared) == (2, False)
+    with sessions.begin() as db:
+        service.resolve(db, alert.id, actor="li", at=T0, resolution=Resolution.FALSE_ALARM)
+    pipeline.process([message(envelope("leak-boiler", T0 + timedelta(minutes=9), seq=9, leak=False))])
+    pipeline.process([message(envelope("leak-boiler", T0 + timedelta(minutes=10), seq=10, leak=True))])
+    assert [a.status for a in alerts(sessions)] == ["resolved", "open"]
+
+
+def test_database_allows_only_one_unresolved_alert_per_subject(sessions: Any) -> None:
+    def alert(status: str) -> Alert:
+        return Alert(site="hq", rule="smoke", subject="smoke-kitchen", severity="critical", status=status,
+                     raised_at=T0, last_raised_at=T0, details={})
+
+    with sessions.begin() as db:
+        db.add_all([alert("resolved"), alert("resolved"), alert("open")])
+    with pytest.raises(IntegrityError), sessions.begin() as db:
+        db.add(alert("acknowledged"))
+
+
+def test_silent_device_goes_offline_and_comes_back(pipeline: Pipeline, sessions: Any, clock: Clock) -> None:
+    pipeline.process([message(envelope("temp-freezer", T0, temperature_c=-18))])
+    clock.now = T0 + timedelta(minutes=29)
+    pipeline.tick()
+    assert alerts(sessions, "device_offline") == [] or all(
+        a.subject != "temp-freezer" for a in alerts(sessions, "device_offline"))
+    clock.now = T0 + timedelta(minutes=31)
+    pipeline.tick()
+    offline = {a.subject: a for a in alerts(sessions, "device_offline")}
+    assert offline["temp-freezer"].severity == "medium"
+    assert offline["smoke-kitchen"].severity == "high"  # never heard since start: a silent smoke detector
+    pipeline.process([message(envelope("temp-freezer", clock.now, seq=2, temperature_c=-18))])
+    offline = {a.subject: a for a in alerts(sessions, "device_offline")}
+    assert offline["temp-freezer"].cleared and not offline["smoke-kitchen"].cleared
+
+
+def test_edge_last_will_raises_and_online_clears(pipeline: Pipeline, sessions: Any) -> None:
+    status = topics.edge_status("hq")
+    pipeline.process([Message(status, b"online", T0)])
+    pipeline.process([Message(status, b"offline", T0)])
+    pipeline.process([Message(status, b"offline", T0)])  # retained again after our reconnect
+    [alert] = alerts(sessions, "edge_offline")
+    assert (alert.severity, alert.cleared) == ("high", False)
+    pipeline.process([Message(status, b"online", T0)])
+    [alert] = alerts(sessions, "edge_offline")
+    assert alert.cleared
