@@ -1,4 +1,4 @@
-"""Temperature sensors: fridges and freezers cycling around their set point, a short rise when the door opens."""
+"""Temperature sensors: cold stores cycling around their set point, a short rise when the door opens."""
 
 import math
 from datetime import datetime, timedelta
@@ -95,8 +95,8 @@ def _centre(default: float, swing: float, limits: TemperatureLimits | None) -> f
         return default
     low = limits.min_c + swing + 1.0 if limits.min_c is not None else -math.inf
     high = limits.max_c - swing - 2.0 if limits.max_c is not None else math.inf
-    if low > high:
-        return (limits.min_c + limits.max_c) / 2 if limits.min_c is not None and limits.max_c is not None else default
+    if low > high and limits.min_c is not None and limits.max_c is not None:
+        return (limits.min_c + limits.max_c) / 2  # too narrow for the swing: aim for the middle
     return min(high, max(low, default))
 
 

@@ -11,6 +11,7 @@ from devices.messages import Reading
 
 Fields = dict[str, Any]
 
+PULSE_CLEAR = timedelta(seconds=1)
 MIN_EVERY = timedelta(seconds=5)
 MAX_EVERY = timedelta(minutes=10)
 # A change smaller than this is noise a real device would not report before its next period.
@@ -62,15 +63,20 @@ class SimDevice:
 
     def state(self) -> Fields:
         """What the device reports now: the day's state with the scenario's fields laid over it."""
-        return {**self.base, **self.override}
+        return {k: v for k, v in {**self.base, **self.override}.items() if v is not None}
 
     def set(self, **fields: Any) -> None:
         """Day model: set fields (None removes one)."""
         _merge(self.base, fields)
 
     def force(self, **fields: Any) -> None:
-        """Scenario: set fields that win over the day model until released (None removes one)."""
-        _merge(self.override, fields)
+        """Scenario: set fields that win over the day model until released (None hides the day's value)."""
+        self.override.update(fields)
+
+    def unforce(self, *keys: str) -> None:
+        """Scenario: let the day model's value of these fields through again."""
+        for key in keys:
+            self.override.pop(key, None)
 
     def pulse(self, **fields: Any) -> None:
         """Send one momentary report (an SOS press) on top of the state, once."""
@@ -89,19 +95,21 @@ class SimDevice:
         self.silent_until = None
 
     def report(self, now: datetime, rng: Random) -> list[Reading]:
-        """Readings to publish at `now`: pulses, then the state when it changed or is due."""
+        """Readings to publish at `now`: pulses (carrying the state too), else the state if changed or due."""
         if self.silent_until is not None and now < self.silent_until:
             return []
         if self.silent_until is not None:
             self.silent_until, self.next_due = None, now  # back from silence: report at once
-        out = [Reading(**_rounded({**self.state(), **p})) for p in self.pulses]
-        self.pulses.clear()
         state = self.state()
+        out = [Reading(**_rounded({**state, **p})) for p in self.pulses]
+        pulsed, self.pulses = bool(self.pulses), []
         due = self.next_due is None or now >= self.next_due
-        if due or _significant(self.sent, state):
+        if not out and (due or _significant(self.sent, state)):
             out.append(Reading(**_rounded(state)))
         if out:
             self._sent(now, state, rng)
+        if pulsed:
+            self.next_due = now + PULSE_CLEAR  # like zigbee2mqtt clearing `action` right after a press
         return out
 
     def _sent(self, now: datetime, state: Fields, rng: Random) -> None:

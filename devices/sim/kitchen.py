@@ -1,4 +1,4 @@
-"""The kitchen: the cook comes in for each meal, runs the cooking appliances, steps out briefly, opens the fridges."""
+"""The kitchen: the cook comes for each meal, runs the appliances, steps out briefly, opens the fridges."""
 
 from datetime import datetime, timedelta
 from random import Random
@@ -91,11 +91,13 @@ class Kitchen:
 
     def _bursts(self, meter: Meter, begin: datetime, plan: Plan) -> list[Span]:
         """Stir-frying on the induction cooker: two or three bursts at changing power."""
-        runs, at = [], begin + minutes(0, 5, self.rng)
+        runs: list[Span] = []
+        at = begin + minutes(0, 5, self.rng)
         for _ in range(self.rng.randint(2, 3)):
             length = minutes(8, 15, self.rng)
+            change = at + length * self.rng.uniform(0.3, 0.7)
             plan.append((at, self._level(meter, self.rng.choice(LEVELS_W))))
-            plan.append((at + length * self.rng.uniform(0.3, 0.7), self._level(meter, self.rng.choice(LEVELS_W))))
+            plan.append((change, self._level(meter, self.rng.choice(LEVELS_W))))
             plan.append((at + length, self._level(meter, 0.0)))
             runs.append((at, at + length))
             at += length + minutes(3, 8, self.rng)
@@ -110,7 +112,8 @@ class Kitchen:
 
     def _absences(self, low: datetime, high: datetime, plan: Plan) -> list[Span]:
         """The cook steps out (storeroom, bins) for well under half the unattended limit."""
-        spans, at = [], low + minutes(5, 15, self.rng)
+        spans: list[Span] = []
+        at = low + minutes(5, 15, self.rng)
         while True:
             back = at + self.longest_absence * self.rng.uniform(0.4, 1.0)
             if back >= high:

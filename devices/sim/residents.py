@@ -1,4 +1,4 @@
-"""Residents seen through their bed mats: asleep at night with rare short get-ups, up by day, a nap after lunch."""
+"""Residents seen through their bed mats: asleep at night with rare short get-ups, up by day, a nap."""
 
 from datetime import datetime, timedelta
 from enum import Enum
