@@ -18,6 +18,7 @@ class Event:
 
     name: str
     data: dict[str, Any]  # language -> payload
+    site: str | None = None  # screens of one site skip the others' events
 
 
 class Hub:

@@ -20,13 +20,14 @@ def broadcast_alerts(ctx: Context, alerts: list[Alert]) -> None:
     if ctx.hub is None:
         return
     events = [Event("alert", {lang: alert_out(a, ctx.facility, lang, with_events=False).model_dump(mode="json")
-                              for lang in LANGUAGES}) for a in alerts]
+                              for lang in LANGUAGES}, a.site) for a in alerts]
     ctx.hub.publish_threadsafe(events)
 
 
 def on_changes(ctx: Context, changes: Changes) -> None:
     """Called by the pipeline thread after each commit."""
     broadcast_alerts(ctx, changes.alerts)
+    broadcast_edges(ctx, changes.edges)
     if not changes.devices or ctx.hub is None or ctx.pipeline is None:
         return
     events = []
@@ -38,19 +39,38 @@ def on_changes(ctx: Context, changes: Changes) -> None:
                           last_seen=entry.last_seen, online=entry.online, battery_pct=entry.battery_pct,
                           state=dict(entry.state), observations=entry.observations, rejected=entry.rejected)
         events.append(Event("device", {lang: device_out(row, ctx.facility, lang).model_dump(mode="json")
-                                       for lang in LANGUAGES}))
+                                       for lang in LANGUAGES}, entry.site))
     ctx.hub.publish_threadsafe(events)
 
 
-def snapshot(ctx: Context, db: Session, language: str) -> dict[str, Any]:
-    """Everything a screen shows, for a fresh start or a resync after reconnecting."""
-    alerts = db.scalars(select(Alert).where(Alert.status != Status.RESOLVED).order_by(Alert.id))
-    devices = db.scalars(select(DeviceState).order_by(DeviceState.site, DeviceState.device))
-    edges = db.scalars(select(Edge))
+def broadcast_edges(ctx: Context, sites: set[str]) -> None:
+    """Send the edges whose status or heartbeat changed."""
+    if not sites or ctx.hub is None:
+        return
+    with ctx.sessions() as db:
+        rows = db.scalars(select(Edge).where(Edge.site.in_(sorted(sites)))).all()
+    ctx.hub.publish_threadsafe([Event("edge", {lang: edge_out(e) for lang in LANGUAGES}, e.site) for e in rows])
+
+
+def edge_out(edge: Edge) -> dict[str, Any]:
+    """An edge as the screen shows it."""
+    return {"site": edge.site, "online": edge.online,
+            "status_at": edge.status_at.isoformat() if edge.status_at else None,
+            "heartbeat_at": edge.heartbeat_at.isoformat() if edge.heartbeat_at else None}
+
+
+def snapshot(ctx: Context, db: Session, language: str, site: str | None = None) -> dict[str, Any]:
+    """Everything a screen shows (of one site, if given), for a fresh start or a resync after reconnecting."""
+    alerts = select(Alert).where(Alert.status != Status.RESOLVED).order_by(Alert.id)
+    devices = select(DeviceState).order_by(DeviceState.site, DeviceState.device)
+    edges = select(Edge)
+    if site:
+        alerts, devices, edges = alerts.where(Alert.site == site), devices.where(DeviceState.site == site), \
+            edges.where(Edge.site == site)
     return {
         "at": ctx.clock().isoformat(),
-        "alerts": [alert_out(a, ctx.facility, language, with_events=False).model_dump(mode="json") for a in alerts],
-        "devices": [device_out(d, ctx.facility, language).model_dump(mode="json") for d in devices],
-        "edges": [{"site": e.site, "online": e.online, "status_at": e.status_at.isoformat() if e.status_at else None,
-                   "heartbeat_at": e.heartbeat_at.isoformat() if e.heartbeat_at else None} for e in edges],
+        "alerts": [alert_out(a, ctx.facility, language, with_events=False).model_dump(mode="json")
+                   for a in db.scalars(alerts)],
+        "devices": [device_out(d, ctx.facility, language).model_dump(mode="json") for d in db.scalars(devices)],
+        "edges": [edge_out(e) for e in db.scalars(edges)],
     }

@@ -36,12 +36,13 @@ class Changes:
 
     alerts: list[Alert] = field(default_factory=list)
     devices: set[tuple[str, str]] = field(default_factory=set)
+    edges: set[str] = field(default_factory=set)
     observations: int = 0
     duplicates: int = 0
     dead: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.alerts or self.devices)
+        return bool(self.alerts or self.devices or self.edges)
 
 
 class Pipeline:
@@ -142,8 +143,10 @@ class Pipeline:
                 changes.dead += 1
             elif isinstance(item, EdgeStatus):
                 fired += edge_status(session, item.site, item.online, now)
+                changes.edges.add(item.site)
             elif isinstance(item, Heartbeat):
                 edge_heartbeat(session, item.site, item.info, now)
+                changes.edges.add(item.site)
         return fired
 
     def _apply(self, session: Session, fired: list[Fired], now: datetime, changes: Changes) -> None:

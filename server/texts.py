@@ -21,7 +21,7 @@ WORDS: dict[str, dict[str, str]] = {
     "acknowledged": {"zh-CN": "已响应", "en": "Acknowledged"},
     "resolved": {"zh-CN": "已解决", "en": "Resolved"},
     "cleared": {"zh-CN": "已恢复", "en": "Condition ended"},
-    "site_gateway": {"zh-CN": "网关", "en": "Gateway"},
+    "site_gateway": {"zh-CN": "现场网关", "en": "Site gateway"},
 }
 
 
@@ -35,3 +35,15 @@ def word(key: str, language: str) -> str:
     """A UI word in the language, or the key itself."""
     entry = WORDS.get(key)
     return entry.get(language, entry["en"]) if entry else key
+
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "bed_sensor": {"zh-CN": "床垫传感器", "en": "Bed sensor"},
+    "presence_sensor": {"zh-CN": "人体存在传感器", "en": "Presence sensor"},
+    "door_contact": {"zh-CN": "门磁", "en": "Door"},
+    "leak_sensor": {"zh-CN": "漏水传感器", "en": "Leak sensor"},
+    "smoke_detector": {"zh-CN": "烟雾探测器", "en": "Smoke detector"},
+    "sos_button": {"zh-CN": "紧急呼叫按钮", "en": "SOS button"},
+    "temperature_sensor": {"zh-CN": "温度传感器", "en": "Temperature sensor"},
+    "power_plug": {"zh-CN": "计量插座", "en": "Power plug"},
+    "camera": {"zh-CN": "摄像头", "en": "Camera"},
+}

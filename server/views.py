@@ -5,9 +5,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from devices.facility import Facility, Site
+from devices.facility import Device, Facility, Site
 from server.models import Alert, DeviceState
-from server.texts import rule_title, word
+from server.texts import KIND_NAMES, rule_title, word
 
 
 class AlertEventOut(BaseModel):
@@ -114,10 +114,16 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
     if bed is not None:
         return bed.name.get(language) if bed.name else bed.id
     device = site.device_by_id.get(subject)
-    if device is None:
-        return subject
+    return device_name(site, device, language) if device else subject
+
+
+def device_name(site: Site, device: Device, language: str) -> str:
+    """Its own name, else its appliance's, else its kind (and bed: two mats share a room)."""
     if device.name:
         return device.name.get(language)
     if device.appliance and device.appliance.name:
         return device.appliance.name.get(language)
-    return device.id
+    names = KIND_NAMES.get(device.kind.value)
+    kind = names.get(language, names["en"]) if names else device.id
+    bed = site.bed_by_id.get(device.location.bed or "")
+    return f"{kind} · {bed.name.get(language) if bed.name else bed.id}" if bed else kind

@@ -31,25 +31,28 @@ def metrics() -> Response:
 
 
 @router.get("/events", response_class=EventSourceResponse)
-async def events(request: Request, ctx: Ctx, user: User_, lang: Lang) -> AsyncIterator[ServerSentEvent]:
-    """Live screen: a `snapshot` event first (also after every reconnect), then `alert` and `device` changes."""
+async def events(request: Request, ctx: Ctx, user: User_, lang: Lang,
+                 site: str | None = None) -> AsyncIterator[ServerSentEvent]:
+    """Live screen: a `snapshot` event first (also after every reconnect), then `alert`, `device` and `edge`
+    changes; `?site=` limits the stream to one site."""
     queue = ctx.hub.subscribe()
     try:
-        state = await run_in_threadpool(_snapshot, ctx, lang)
+        state = await run_in_threadpool(_snapshot, ctx, lang, site)
         yield ServerSentEvent(event="snapshot", data=state, retry=2000)
         while True:
             item = await queue.get()
             if item is None:
                 return  # dropped for being too slow, or shutting down: the browser reconnects and resyncs
-            yield ServerSentEvent(event=item.name, data=item.data[lang])
+            if site is None or item.site == site:
+                yield ServerSentEvent(event=item.name, data=item.data[lang])
     finally:
         ctx.hub.unsubscribe(queue)
 
 
-def _snapshot(ctx: Ctx, lang: str) -> dict[str, object]:
+def _snapshot(ctx: Ctx, lang: str, site: str | None) -> dict[str, object]:
     """Snapshot in its own session (runs in a worker thread)."""
     with ctx.sessions() as db:
-        return snapshot(ctx, db, lang)
+        return snapshot(ctx, db, lang, site)
 
 
 def _database_ok(ctx: Ctx) -> bool:

@@ -1,1 +1,1 @@
-"""The monitoring screen: server-rendered pages, plain JS and CSS served by the app (no CDN, no build step)."""
+"""The monitoring screen: server-rendered pages, plain JS and CSS from the app (no CDN, no build step)."""

@@ -1,15 +1,19 @@
 """Pages: login, logout, language switch, and the monitoring screen."""
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from devices.facility import Device, Site, TemperatureLimits
+from devices.kinds import DeviceKind, RoomType
 from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
 from server.auth.tokens import COOKIE, Principal
 from server.auth.users import ACTORS, authenticate
+from server.views import device_name
 from server.web.i18n import texts
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -32,9 +36,10 @@ def screen(request: Request, ctx: Ctx, db: Db, lang: Lang) -> Response:
         return RedirectResponse("/login", status_code=303)
     site_id = request.query_params.get("site")
     site = ctx.facility.site_by_id.get(site_id or "") or ctx.facility.sites[0]
+    t = texts(lang)
     return TEMPLATES.TemplateResponse(request, "screen.html", {
-        "site": site, "lang": lang, "t": texts(lang), "user": user, "can_act": user.role in ACTORS,
-        "demo": ctx.settings.demo,
+        "site": site, "lang": lang, "t": t, "user": user, "can_act": user.role in ACTORS,
+        "demo": ctx.settings.demo, "layout": layout(site, lang, t),
     })
 
 
@@ -75,3 +80,111 @@ def switch_language(code: str, request: Request) -> Response:
     if code in ("zh-CN", "en"):
         response.set_cookie("carewatch_lang", code, max_age=365 * 86400, samesite="lax")
     return response
+
+
+# Screen layout, rendered from the facility file so every bed shows even before its sensor reports.
+
+KITCHEN_KINDS = (DeviceKind.POWER_PLUG, DeviceKind.TEMPERATURE_SENSOR, DeviceKind.PRESENCE_SENSOR,
+                 DeviceKind.LEAK_SENSOR)
+OTHER_KINDS = (DeviceKind.SMOKE_DETECTOR, DeviceKind.DOOR_CONTACT, DeviceKind.SOS_BUTTON,
+               DeviceKind.LEAK_SENSOR, DeviceKind.PRESENCE_SENSOR, DeviceKind.TEMPERATURE_SENSOR)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One device on the screen; the JS fills in its live state from `data`."""
+
+    id: str
+    kind: str
+    name: str
+    place: str
+    note: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BedTile:
+    """A bed and the sensor under it (None: the bed has no sensor)."""
+
+    id: str
+    name: str
+    sensor: str | None
+
+
+@dataclass(frozen=True)
+class RoomBeds:
+    """A bedroom with its beds, in facility-file order."""
+
+    id: str
+    name: str
+    beds: list[BedTile]
+
+
+def layout(site: Site, lang: str, t: dict[str, str]) -> dict[str, Any]:
+    """Beds by room, kitchen devices, other devices, and how many cameras are declared."""
+    kitchen = [d for d in site.devices if _in_kitchen(site, d)]
+    other = [d for d in site.devices if d.kind in OTHER_KINDS and d not in kitchen]
+    return {
+        "rooms": _bed_rooms(site, lang),
+        "kitchen": [_tile(site, d, lang, t) for d in _by_kind(kitchen, KITCHEN_KINDS)],
+        "other": [_tile(site, d, lang, t) for d in _by_kind(other, OTHER_KINDS)],
+        "cameras": sum(1 for d in site.devices if d.kind is DeviceKind.CAMERA),
+        "names": _names(site, lang, t),
+    }
+
+
+def _bed_rooms(site: Site, lang: str) -> list[RoomBeds]:
+    """Every room that has beds, each bed with the id of its sensor."""
+    sensors = {d.location.bed: d.id for d in site.devices
+               if d.kind is DeviceKind.BED_SENSOR and d.location.bed}
+    return [RoomBeds(r.id, r.name.get(lang), [BedTile(b.id, b.name.get(lang) if b.name else b.id,
+                                                     sensors.get(b.id)) for b in r.beds])
+            for r in site.rooms() if r.beds]
+
+
+def _in_kitchen(site: Site, device: Device) -> bool:
+    """Appliances and cold stores belong to the kitchen wherever they are; sensors when they are in it."""
+    if device.kind is DeviceKind.POWER_PLUG:
+        return True
+    if device.kind is DeviceKind.TEMPERATURE_SENSOR and site.limits_of(device) is not None:
+        return True
+    room = site.room_by_id.get(device.location.room)
+    return device.kind in KITCHEN_KINDS and room is not None and room.type is RoomType.KITCHEN
+
+
+def _by_kind(devices: list[Device], order: tuple[DeviceKind, ...]) -> list[Device]:
+    """Devices grouped by kind in `order`, file order within a kind."""
+    return sorted(devices, key=lambda d: order.index(d.kind))
+
+
+def _tile(site: Site, device: Device, lang: str, t: dict[str, str]) -> Tile:
+    """A device tile with what the JS needs to judge its readings."""
+    room = site.room_by_id.get(device.location.room)
+    place = room.name.get(lang) if room else device.location.room
+    name = device_name(site, device, lang)
+    if device.kind is DeviceKind.POWER_PLUG and device.appliance is not None:
+        role = t.get(f"role_{device.appliance.role.value}", "")
+        on_w = f"{site.thresholds.appliance_on_w:g}"
+        return Tile(device.id, device.kind.value, name, place, role, {"on-w": on_w})
+    limits = site.limits_of(device) if device.kind is DeviceKind.TEMPERATURE_SENSOR else None
+    if limits is not None:
+        return Tile(device.id, device.kind.value, name, place, f"{t['limits']} {_range(limits)}",
+                    {k: f"{v:g}" for k, v in (("min", limits.min_c), ("max", limits.max_c)) if v is not None})
+    return Tile(device.id, device.kind.value, name, place)
+
+
+def _range(limits: TemperatureLimits) -> str:
+    """Allowed range as people write it: 0–8 °C, ≤ -12 °C."""
+    if limits.min_c is not None and limits.max_c is not None:
+        return f"{limits.min_c:g}–{limits.max_c:g} °C"
+    if limits.max_c is not None:
+        return f"≤ {limits.max_c:g} °C"
+    return f"≥ {limits.min_c:g} °C"
+
+
+def _names(site: Site, lang: str, t: dict[str, str]) -> dict[str, str]:
+    """Display names by bed or device id, so alerts name unnamed devices as the tiles do."""
+    names = {b.id: b.name.get(lang) if b.name else b.id for b in site.bed_by_id.values()}
+    names.update({d.id: device_name(site, d, lang) for d in site.devices})
+    names["edge"] = t["gateway"]
+    return names

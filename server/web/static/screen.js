@@ -1,0 +1,423 @@
+// carewatch monitoring screen: live alerts and device states over SSE. Plain JS, no build step.
+// Every text goes into the DOM through textContent: names and notes come from outside.
+"use strict";
+
+(function () {
+  const cfg = JSON.parse(document.getElementById("config").textContent);
+  const t = cfg.t;
+  const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
+  // Shapes as well as colours, so severity reads without colour vision.
+  const ICON = { critical: "‼", high: "▲", medium: "●", low: "○" };
+  const AGE_EVERY_MS = 5000;
+  const RETRY_CLOSED_MS = 5000;
+
+  const state = { alerts: new Map(), devices: new Map(), edge: null, skewMs: 0, live: false };
+  const items = new Map(); // alert id -> <li>, reused so focus survives updates
+  const $ = (id) => document.getElementById(id);
+
+  // ---- small helpers -------------------------------------------------------------------------
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  // Put nodes side by side with a real separator, so screen readers do not run words together.
+  function joined(parent, nodes, separator) {
+    nodes.forEach((node, i) => {
+      if (i > 0) parent.append(separator);
+      parent.append(node);
+    });
+    return parent;
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? String(values[key]) : m));
+  }
+
+  function now() {
+    return Date.now() + state.skewMs; // the server's clock, so ages agree with the server
+  }
+
+  function ago(iso) {
+    const seconds = Math.max(0, Math.floor((now() - Date.parse(iso)) / 1000));
+    if (seconds < 10) return t.just_now;
+    if (seconds < 60) return fill(t.ago_s, { n: seconds });
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return fill(t.ago_m, { n: minutes });
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return fill(t.ago_h, { h: hours, m: minutes % 60 });
+    return fill(t.ago_d, { n: Math.floor(hours / 24) });
+  }
+
+  function localTime(iso) {
+    try {
+      return new Date(iso).toLocaleString(cfg.lang, { timeZone: cfg.tz });
+    } catch (e) {
+      return new Date(iso).toLocaleString();
+    }
+  }
+
+  // An element whose text is "<prefix> <age>" and is refreshed by the ticker.
+  function ageNode(tag, className, prefix, iso) {
+    const node = el(tag, className);
+    node.dataset.at = iso;
+    node.dataset.prefix = prefix || "";
+    node.title = localTime(iso);
+    renderAge(node);
+    return node;
+  }
+
+  function renderAge(node) {
+    const text = ago(node.dataset.at);
+    node.textContent = node.dataset.prefix ? node.dataset.prefix + " " + text : text;
+  }
+
+  function tickAges() {
+    document.querySelectorAll("[data-at]").forEach(renderAge);
+  }
+
+  function ours(item) {
+    return item && item.site === cfg.site;
+  }
+
+  // ---- alerts --------------------------------------------------------------------------------
+
+  function compareAlerts(a, b) {
+    const rank = (RANK[a.severity] ?? 9) - (RANK[b.severity] ?? 9);
+    if (rank !== 0) return rank;
+    const age = Date.parse(a.raised_at) - Date.parse(b.raised_at);
+    return age !== 0 ? age : a.id - b.id;
+  }
+
+  function alertNode(a) {
+    const li = items.get(a.id) || el("li");
+    items.set(a.id, li);
+    const key = JSON.stringify(a);
+    if (li.dataset.key === key) return li; // unchanged: keep the node (and any focus in it)
+    const focused = li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    li.dataset.key = key;
+    li.dataset.alert = String(a.id);
+    li.className = "alert sev-" + a.severity + " status-" + a.status + (a.cleared ? " cleared" : "");
+    li.replaceChildren(alertHead(a), alertMeta(a));
+    if (cfg.canAct) li.append(alertActions(a));
+    if (focused) (li.querySelector('[data-action="' + focused + '"]') || li.querySelector("button"))?.focus();
+    return li;
+  }
+
+  function alertHead(a) {
+    const icon = el("span", "sev-icon", ICON[a.severity] || "●");
+    icon.setAttribute("aria-hidden", "true");
+    const sev = joined(el("span", "sev"), [icon, el("span", "", t[a.severity] || a.severity)], " ");
+    const title = el("strong", "alert-title", a.title);
+    title.id = "alert-" + a.id + "-title";
+    const where = [cfg.names[a.subject] || a.subject_name, a.room_name].filter(Boolean);
+    return joined(el("div", "alert-head"), [sev, title, el("span", "alert-where", where.join(" · "))], " ");
+  }
+
+  function alertMeta(a) {
+    const parts = [ageNode("span", "age", t.raised, a.raised_at)];
+    if (a.status === "acknowledged") {
+      parts.push(el("span", "status", t.acked_by + " " + (a.acked_by || "?")));
+    } else {
+      parts.push(el("span", "status status-open-label", t[a.status] || a.status));
+    }
+    if (a.cleared) parts.push(el("span", "cleared-mark", "✓ " + t.cleared));
+    if (a.occurrences > 1) parts.push(el("span", "count", fill(t.times, { n: a.occurrences })));
+    return joined(el("div", "alert-meta"), parts, " · ");
+  }
+
+  function alertActions(a) {
+    const box = el("div", "actions");
+    if (a.status === "open") box.append(actionButton(a, "ack", t.acknowledge, "primary"));
+    box.append(actionButton(a, "resolve", t.resolve, ""));
+    return box;
+  }
+
+  function actionButton(a, action, label, className) {
+    const button = el("button", className, label);
+    button.type = "button";
+    button.dataset.action = action;
+    button.setAttribute("aria-describedby", "alert-" + a.id + "-title");
+    button.addEventListener("click", () => (action === "ack" ? acknowledge(a.id, button) : askResolve(a.id)));
+    return button;
+  }
+
+  function renderAlerts() {
+    const list = $("alerts");
+    const sorted = [...state.alerts.values()].sort(compareAlerts);
+    for (const [id, li] of items) {
+      if (!state.alerts.has(id)) {
+        li.remove();
+        items.delete(id);
+      }
+    }
+    sorted.forEach((a, i) => {
+      const li = alertNode(a);
+      if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+    });
+    $("all-well").hidden = !state.live || sorted.length > 0;
+    $("alert-count").textContent = sorted.length ? "(" + sorted.length + ")" : "";
+    document.title = (sorted.length ? "(" + sorted.length + ") " : "") + t.title;
+  }
+
+  function putAlert(a) {
+    if (!ours(a)) return;
+    if (a.status === "resolved") state.alerts.delete(a.id);
+    else state.alerts.set(a.id, a);
+  }
+
+  // ---- devices -------------------------------------------------------------------------------
+
+  function num(value, digits) {
+    return Number(value).toLocaleString(cfg.lang, { maximumFractionDigits: digits });
+  }
+
+  // A number with its unit that never breaks across lines.
+  function measure(label, value, digits, unit) {
+    return [label, num(value, digits), unit].filter(Boolean).join("\u00a0");
+  }
+
+  // What a tile says about a reading: main value, tone (ok/active/warn/bad/unknown), detail parts.
+  const DESCRIBE = {
+    bed_sensor(s) {
+      const vitals = [];
+      if (s.heart_rate_bpm != null) vitals.push(measure(t.heart_rate, s.heart_rate_bpm, 0, t.per_min));
+      if (s.respiration_rpm != null) vitals.push(measure(t.respiration, s.respiration_rpm, 0, t.per_min));
+      if (s.occupied == null) return { value: t.unknown, tone: "unknown", detail: vitals };
+      return s.occupied ? { value: t.occupied, tone: "ok", detail: vitals }
+        : { value: "↑ " + t.empty, tone: "warn", detail: "" };
+    },
+    power_plug(s, tile) {
+      const threshold = Number(tile.dataset.onW || 30);
+      const on = s.on != null ? s.on : s.power_w != null ? s.power_w >= threshold : null;
+      const watts = s.power_w != null ? measure("", s.power_w, 0, "W") : "";
+      if (on == null) return { value: t.unknown, tone: "unknown", detail: watts };
+      return { value: on ? "● " + t.on : "○ " + t.off, tone: on ? "active" : "ok", detail: watts };
+    },
+    temperature_sensor(s, tile) {
+      if (s.temperature_c == null) return { value: t.unknown, tone: "unknown", detail: "" };
+      const c = s.temperature_c;
+      const value = measure("", c, 1, "°C");
+      if (tile.dataset.max !== undefined && c > Number(tile.dataset.max)) {
+        return { value: "▲ " + value, tone: "bad", detail: t.above_limit };
+      }
+      if (tile.dataset.min !== undefined && c < Number(tile.dataset.min)) {
+        return { value: "▼ " + value, tone: "bad", detail: t.below_limit };
+      }
+      return { value, tone: "ok", detail: s.humidity_pct != null ? measure("", s.humidity_pct, 0, "%RH") : "" };
+    },
+    presence_sensor: (s) => flag(s.occupied, t.present, "active", t.absent, "ok"),
+    leak_sensor: (s) => flag(s.leak, "‼ " + t.leak, "bad", t.dry, "ok"),
+    smoke_detector: (s) => flag(s.smoke, "‼ " + t.smoke, "bad", t.no_smoke, "ok"),
+    door_contact: (s) => flag(s.open, "◧ " + t.door_open, "warn", t.door_closed, "ok"),
+    sos_button: () => ({ value: t.sos_ready, tone: "ok", detail: "" }),
+  };
+
+  function flag(value, yes, yesTone, no, noTone) {
+    if (value == null) return { value: t.unknown, tone: "unknown", detail: "" };
+    return value ? { value: yes, tone: yesTone, detail: "" } : { value: no, tone: noTone, detail: "" };
+  }
+
+  function describe(d, tile) {
+    if (!d || !d.last_seen) return { value: t.no_data, tone: "unknown", detail: "" };
+    if (!d.online) return { value: "⚠ " + t.offline, tone: "warn", detail: "" }; // an old reading would mislead
+    const how = DESCRIBE[tile.dataset.kind];
+    return how ? how(d.state || {}, tile) : { value: t.online, tone: "ok", detail: "" };
+  }
+
+  function connection(d) {
+    const box = el("span", "conn");
+    if (!d || !d.last_seen) return box;
+    if (!d.online) return joined(box, [ageNode("span", "", t.last_seen, d.last_seen)], "");
+    const parts = [el("span", "", t.online)];
+    if (d.battery_pct != null) {
+      const low = d.battery_pct < 20;
+      parts.push(el("span", low ? "battery-low" : "",
+        measure(low ? "⚠ " + t.battery_low : t.battery, d.battery_pct, 0, "%")));
+    }
+    return joined(box, parts, " · ");
+  }
+
+  function paintTile(tile, said, conn) {
+    tile.className = tile.className.replace(/\btone-\w+/g, "").trim() + " tone-" + said.tone;
+    tile.querySelector(".value").textContent = said.value;
+    const detail = tile.querySelector(".detail");
+    detail.replaceChildren();
+    joined(detail, [].concat(said.detail || []).map((part) => el("span", "", part)), " · ");
+    tile.querySelector(".conn").replaceWith(conn);
+  }
+
+  function renderDevice(id) {
+    document.querySelectorAll('[data-device="' + CSS.escape(id) + '"]').forEach((tile) => {
+      const d = state.devices.get(id);
+      paintTile(tile, describe(d, tile), connection(d));
+    });
+  }
+
+  function renderEdge() {
+    const tile = document.querySelector('[data-edge="' + CSS.escape(cfg.site) + '"]');
+    if (!tile) return;
+    const e = state.edge;
+    const conn = el("span", "conn");
+    if (e && e.heartbeat_at) conn.append(ageNode("span", "", t.heartbeat, e.heartbeat_at));
+    if (!e || e.online == null) return paintTile(tile, { value: t.no_data, tone: "unknown", detail: "" }, conn);
+    paintTile(tile, e.online ? { value: t.online, tone: "ok", detail: "" }
+      : { value: "⚠ " + t.offline, tone: "bad", detail: "" }, conn);
+  }
+
+  function renderAllDevices() {
+    document.querySelectorAll("[data-device]").forEach((tile) => renderDevice(tile.dataset.device));
+    renderEdge();
+  }
+
+  // ---- live stream ---------------------------------------------------------------------------
+
+  function applySnapshot(snap) {
+    // A snapshot replaces everything: it also arrives after every reconnect, so nothing stale may stay.
+    state.skewMs = Date.parse(snap.at) - Date.now();
+    state.alerts = new Map(snap.alerts.filter(ours).map((a) => [a.id, a]));
+    state.devices = new Map(snap.devices.filter(ours).map((d) => [d.device, d]));
+    state.edge = snap.edges.find(ours) || null;
+    setLive(true);
+    renderAlerts();
+    renderAllDevices();
+  }
+
+  function setLive(live) {
+    state.live = live;
+    $("banner").hidden = live;
+    $("connecting").hidden = true;
+    const main = $("screen");
+    main.classList.toggle("stale", !live);
+    main.setAttribute("aria-busy", String(!live));
+    $("all-well").hidden = !live || state.alerts.size > 0; // "all is well" only while we can vouch for it
+  }
+
+  function connect() {
+    const source = new EventSource("/events?site=" + encodeURIComponent(cfg.site));
+    source.addEventListener("snapshot", (e) => applySnapshot(JSON.parse(e.data)));
+    source.addEventListener("alert", (e) => {
+      putAlert(JSON.parse(e.data));
+      renderAlerts();
+    });
+    source.addEventListener("edge", (e) => {
+      const edge = JSON.parse(e.data);
+      if (!ours(edge)) return;
+      state.edge = edge;
+      renderEdge();
+    });
+    source.addEventListener("device", (e) => {
+      const d = JSON.parse(e.data);
+      if (!ours(d)) return;
+      state.devices.set(d.device, d);
+      renderDevice(d.device);
+    });
+    source.onerror = () => {
+      setLive(false);
+      // The browser retries by itself unless the server answered with an error (CLOSED): then we do.
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        setTimeout(reconnect, RETRY_CLOSED_MS);
+      }
+    };
+  }
+
+  async function reconnect() {
+    try {
+      const probe = await fetch("/api/v1/alerts?limit=1", { credentials: "same-origin" });
+      if (probe.status === 401) return location.assign("/login"); // the login expired
+    } catch (e) {
+      // Server unreachable: try the stream anyway, its errors bring us back here.
+    }
+    connect();
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+
+  function notify(text) {
+    const notice = $("notice");
+    notice.textContent = text;
+    clearTimeout(notify.timer);
+    notify.timer = setTimeout(() => (notice.textContent = ""), 8000);
+  }
+
+  async function post(id, action, body) {
+    const response = await fetch("/api/v1/alerts/" + encodeURIComponent(id) + "/" + action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (response.ok) {
+      putAlert(await response.json()); // show the change now; the stream confirms it
+      renderAlerts();
+      return;
+    }
+    if (response.status === 401) return location.assign("/login");
+    if (response.status === 403) return notify(t.not_allowed);
+    if (response.status === 409 || response.status === 404) {
+      notify(t.already_handled);
+      return refresh(id);
+    }
+    notify(t.action_failed);
+  }
+
+  async function refresh(id) {
+    const response = await fetch("/api/v1/alerts/" + encodeURIComponent(id), { credentials: "same-origin" });
+    if (response.status === 404) state.alerts.delete(id);
+    else if (response.ok) putAlert(await response.json());
+    renderAlerts();
+  }
+
+  async function run(button, work) {
+    button.disabled = true;
+    try {
+      await work();
+    } catch (e) {
+      notify(t.action_failed);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function acknowledge(id, button) {
+    return run(button, () => post(id, "ack", {}));
+  }
+
+  function askResolve(id) {
+    const dialog = $("resolve-dialog");
+    const a = state.alerts.get(id);
+    if (!dialog || !a) return;
+    dialog.querySelector("form").reset();
+    dialog.dataset.alert = String(id);
+    $("resolve-what").textContent = [a.title, cfg.names[a.subject] || a.subject_name, a.room_name]
+      .filter(Boolean).join(" · ");
+    dialog.returnValue = "";
+    dialog.showModal();
+  }
+
+  function onResolveClosed() {
+    const dialog = $("resolve-dialog");
+    const id = Number(dialog.dataset.alert);
+    if (dialog.returnValue !== "confirm" || !state.alerts.has(id)) return;
+    const form = dialog.querySelector("form");
+    const body = { resolution: form.elements.resolution.value };
+    const note = form.elements.note.value.trim();
+    if (note) body.note = note;
+    const li = items.get(id);
+    const button = li ? li.querySelector('[data-action="resolve"]') : null;
+    const work = () => post(id, "resolve", body);
+    if (button) run(button, work);
+    else work().catch(() => notify(t.action_failed));
+  }
+
+  // ---- start ---------------------------------------------------------------------------------
+
+  const dialog = $("resolve-dialog");
+  if (dialog) dialog.addEventListener("close", onResolveClosed);
+  setInterval(tickAges, AGE_EVERY_MS);
+  connect();
+})();
