@@ -85,8 +85,9 @@ def _serve(args: argparse.Namespace, facility: Facility, url: str, protocol: str
     from server.main import create_app
     from server.settings import Settings
 
-    settings = Settings(config=Path(args.config), profile=DEMO_PROFILE, database_url=f"sqlite:///{data_dir / 'demo.db'}",
-                        mqtt_url=url, mqtt_protocol=protocol, mqtt_client_id=f"carewatch-demo-{secrets.token_hex(3)}",
+    settings = Settings(config=Path(args.config), profile=DEMO_PROFILE,
+                        database_url=f"sqlite:///{data_dir / 'demo.db'}", mqtt_url=url, mqtt_protocol=protocol,
+                        mqtt_client_id=f"carewatch-demo-{secrets.token_hex(3)}",
                         port=args.port, secret_key=secrets.token_urlsafe(32),
                         bootstrap_admin=":".join(DEMO_LOGIN), demo=True)
     app = create_app(settings, facility=facility)

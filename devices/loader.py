@@ -142,7 +142,10 @@ def cross_check(facility: Facility) -> Iterator[tuple[tuple[PathPart, ...], str]
         yield from _check_site(("sites", i), site, topics)
 
 
-def _check_site(at: tuple[PathPart, ...], site: Site, topics: Counter[str]) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+Found = Iterator[tuple[tuple[PathPart, ...], str]]
+
+
+def _check_site(at: tuple[PathPart, ...], site: Site, topics: Counter[str]) -> Found:
     """Cross-references inside one site."""
     rooms = site.rooms()
     yield from _duplicates(at + ("buildings",), [r.id for r in rooms], "room id")

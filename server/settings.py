@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     config: Path = Field(Path("config/facility.yaml"), description="facility file")
     profile: str | None = Field(None, description="named profile of the facility file to apply, e.g. demo")
     database_url: str = Field("sqlite:///./carewatch.db", description="SQLAlchemy URL: sqlite:///... or postgresql://...")
-    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="broker URL, mqtt:// or mqtts://, with user:password@ if needed")
+    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="broker URL, mqtt:// or mqtts://, user:password@")
     mqtt_protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT version; 3.1.1 for the embedded broker")
     mqtt_client_id: str = Field("carewatch-server", description="client id; give each server process its own")
     mqtt_shared_group: str = Field("carewatch", description="shared-subscription group (MQTT 5); empty to disable")

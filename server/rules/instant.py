@@ -5,8 +5,8 @@ from typing import ClassVar
 
 from devices.facility import Device, Site
 from devices.kinds import DeviceKind, Severity
-from server.rules.base import Obs, Raise, State, Step
 from server.rules.base import Clear as ClearAction
+from server.rules.base import Obs, Raise, State, Step
 
 
 class _Condition:

@@ -81,7 +81,8 @@ def test_alert_appears_on_events_after_the_snapshot(server: LiveServer, broker: 
 
     def read() -> None:
         headers = {"Authorization": f"Bearer {server.token}"}
-        with contextlib.suppress(httpx.HTTPError), httpx.stream("GET", f"{server.url}/events?lang=en", headers=headers, timeout=10) as response:
+        url = f"{server.url}/events?lang=en"
+        with contextlib.suppress(httpx.HTTPError), httpx.stream("GET", url, headers=headers, timeout=10) as response:
             name = ""
             for line in response.iter_lines():
                 if line.startswith("event:"):
