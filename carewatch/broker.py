@@ -147,8 +147,9 @@ class PrivateMosquitto:
         self._dir = tempfile.TemporaryDirectory(prefix="carewatch-mosquitto-")
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text(MOSQUITTO_CONF.format(port=self.port, max_queued=self.max_queued) + self.extra_conf)
+        # Its own session: a Ctrl-C in the terminal must not kill the broker before the parts using it stop.
         self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for_port("127.0.0.1", self.port)
         return self
 

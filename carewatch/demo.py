@@ -23,16 +23,13 @@ def run(args: argparse.Namespace) -> int:
     broker, url, protocol = _broker(args.broker_url)
     parts: list[Any] = []
     try:
-        parts.append(_edge(facility, url, protocol, data_dir))
-        if not args.no_sim:
-            parts.append(_sim(facility, url, protocol, args.scenario, args.tour_every))
-        _serve(args, facility, url, protocol, data_dir)
+        _serve(args, facility, url, protocol, data_dir, parts)
     finally:
         for part in reversed(parts):
             part.stop()
         if broker is not None:
             broker.stop()
-        print("carewatch demo stopped.")
+        print("carewatch demo stopped.", flush=True)
     return 0
 
 
@@ -78,8 +75,9 @@ def _sim(facility: Facility, url: str, protocol: str, scenarios: list[str], tour
     return simulator
 
 
-def _serve(args: argparse.Namespace, facility: Facility, url: str, protocol: str, data_dir: Path) -> None:
-    """Run the server in this thread until Ctrl-C; print the address once it answers."""
+def _serve(args: argparse.Namespace, facility: Facility, url: str, protocol: str, data_dir: Path,
+           parts: list[Any]) -> None:
+    """Run the server in this thread until Ctrl-C; edge and simulators start once it listens to the broker."""
     import uvicorn
 
     from server.main import create_app
@@ -93,16 +91,29 @@ def _serve(args: argparse.Namespace, facility: Facility, url: str, protocol: str
     app = create_app(settings, facility=facility)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
                                            timeout_graceful_shutdown=3))
-    threading.Thread(target=_banner, args=(server, args.port), daemon=True).start()
+    starter = threading.Thread(target=_start_site, args=(server, app, args, facility, url, protocol, data_dir, parts),
+                               daemon=True)
+    starter.start()
     server.run()
+    starter.join(timeout=10)
 
 
-def _banner(server: Any, port: int) -> None:
-    """Tell the newcomer where to look, once the server is up."""
-    while not server.started:
+def _start_site(server: Any, app: Any, args: argparse.Namespace, facility: Facility, url: str, protocol: str,
+                data_dir: Path, parts: list[Any]) -> None:
+    """Once the server has subscribed (a fresh broker keeps nothing for a subscriber that is not there yet),
+    start the edge and the simulators, then tell the newcomer where to look."""
+    while not (server.started and app.state.ctx.consumer and app.state.ctx.consumer.connected.is_set()):
         if server.should_exit:
             return
         time.sleep(0.1)
+    parts.append(_edge(facility, url, protocol, data_dir))
+    if not args.no_sim:
+        parts.append(_sim(facility, url, protocol, args.scenario, args.tour_every))
+    _banner(args.port)
+
+
+def _banner(port: int) -> None:
+    """Where to look and how to log in."""
     print(f"""
   carewatch demo is running.
     monitoring screen: http://127.0.0.1:{port}/

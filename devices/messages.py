@@ -83,7 +83,8 @@ def utcnow() -> datetime:
 
 def truncate_raw(payload: bytes) -> str:
     """Printable, bounded form of a payload that could not be read (bytes that are not UTF-8 as \\xNN)."""
-    return storable(payload[:RAW_KEEP_CHARS].decode("utf-8", errors="backslashreplace"))
+    # Cut after escaping: one undecodable byte becomes four characters.
+    return storable(payload[:RAW_KEEP_CHARS].decode("utf-8", errors="backslashreplace"))[:RAW_KEEP_CHARS]
 
 
 def storable(text: str) -> str:

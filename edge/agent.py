@@ -44,14 +44,18 @@ class EdgeAgent:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.site = facility.site(site_id)
-        self._device_address = parse_url(device_broker_url)
+        self.device_address = parse_url(device_broker_url)
         uplink_address = parse_url(uplink_broker_url or device_broker_url)
         self.outbox = Outbox(Path(state_dir) / "outbox.db")
-        self.intake = Intake(self.site, self.outbox, clock=clock)
-        self.uplink = Uplink(self.site.id, uplink_address, protocol=protocol, outbox=self.outbox,
-                             heartbeat_every=heartbeat_every, heartbeat=self._heartbeat)
-        self.devices = make_client(f"carewatch-edge-{self.site.id}-devices", self._device_address,
-                                   protocol=protocol, persistent=True)
+        try:
+            self.intake = Intake(self.site, self.outbox, clock=clock)
+            self.uplink = Uplink(self.site.id, uplink_address, protocol=protocol, outbox=self.outbox,
+                                 heartbeat_every=heartbeat_every, heartbeat=self._heartbeat)
+            self.devices = make_client(f"carewatch-edge-{self.site.id}-devices", self.device_address,
+                                       protocol=protocol, persistent=True)
+        except BaseException:
+            self.outbox.close()  # release the state directory's lock
+            raise
         self.devices.on_connect = self._on_device_connect
         self.devices.on_message = self._on_device_message
         self.devices.on_disconnect = self._on_device_disconnect
@@ -59,13 +63,14 @@ class EdgeAgent:
         self.devices_connected = threading.Event()
         self.subscribed = threading.Event()  # set once the broker has granted the device topics
         self._started = self._stopped = False
+        self._callback_errors = 0
 
     def start(self) -> None:
         """Start the outbox worker, the uplink and the device subscriber."""
         # The outbox first: rows a previous process left are handed to paho before any new one.
         self.outbox.start(self.uplink.send)
         self.uplink.start()
-        connect(self.devices, self._device_address, session_expiry=DEVICE_SESSION_EXPIRY)
+        connect(self.devices, self.device_address, session_expiry=DEVICE_SESSION_EXPIRY)
         self._started = True
         log.info("edge for site %s: %d device topics, %d devices without a format", self.site.id,
                  len(self.intake.routes), len(self.intake.unsupported))
@@ -94,7 +99,7 @@ class EdgeAgent:
             "devices_connected": self.devices_connected.is_set(),
             "uplink_connected": self.uplink.connected.is_set(),
             **self.intake.stats(),
-            "callback_errors": self.uplink.errors,
+            "callback_errors": self.uplink.errors + self._callback_errors,
             "outbox": self.outbox.counts().as_dict(),
         }
 
@@ -108,33 +113,41 @@ class EdgeAgent:
         """Subscribe on every connect, so a broker that lost our session still sends everything."""
         try:
             if reason.is_failure:
-                log.error("device broker %s refused the connection: %s", self._device_address, reason)
+                log.error("device broker %s refused the connection: %s", self.device_address, reason)
                 return
             self.devices_connected.set()
             if self.intake.routes:
                 client.subscribe([(topic, 1) for topic in self.intake.routes])
         except Exception:
-            log.exception("unexpected error subscribing to device topics")
+            self._failed("on_connect")
 
     def _on_device_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[Any],
                              props: Any) -> None:
         """Say so when the broker refuses some device topics (an ACL, usually)."""
-        refused = sum(1 for r in reasons if r.is_failure)
-        if refused:
-            log.error("device broker %s refused %d of %d device topics", self._device_address, refused,
-                      len(reasons))
+        try:
+            refused = sum(1 for r in reasons if r.is_failure)
+            if refused:
+                log.error("device broker %s refused %d of %d device topics", self.device_address, refused,
+                          len(reasons))
+        except Exception:
+            self._failed("on_subscribe")
         self.subscribed.set()
+
+    def _failed(self, where: str) -> None:
+        """Count an unexpected error in a device callback; paho's thread must never see it."""
+        self._callback_errors += 1
+        log.exception("device client: unexpected error in %s", where)
 
     def _on_device_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                               props: Any) -> None:
         """Note the loss; paho reconnects and the broker kept our session."""
         if self.devices_connected.is_set() and not self._stopped:
-            log.warning("device broker %s lost (%s)", self._device_address, reason)
+            log.warning("device broker %s lost (%s)", self.device_address, reason)
         self.devices_connected.clear()
 
     def _on_device_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         """One device message (on paho's thread): the intake never raises."""
-        self.intake.handle(message.topic, message.payload)
+        self.intake.handle(message.topic, bytes(message.payload))
 
 
 def run(

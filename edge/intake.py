@@ -12,7 +12,16 @@ import paho.mqtt.client as mqtt
 from devices import protocols, topics
 from devices.facility import Device, Site
 from devices.kinds import DeviceKind
-from devices.messages import MAX_PAYLOAD_BYTES, Envelope, Reading, Rejection, new_id, to_json, truncate_raw
+from devices.messages import (
+    MAX_PAYLOAD_BYTES,
+    RAW_KEEP_CHARS,
+    Envelope,
+    Reading,
+    Rejection,
+    new_id,
+    to_json,
+    truncate_raw,
+)
 from devices.protocols import ProtocolError, VendorFormat
 from edge.outbox import Outbox
 
@@ -56,7 +65,8 @@ class Intake:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._rejected: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self._logged: set[str] = set()
+        self._logged: set[str] = set()  # devices whose bad payload was logged
+        self._logged_errors: set[str] = set()  # exception types logged
 
     def handle(self, topic: str, payload: bytes) -> None:
         """Parse one device message and queue its envelope (or its rejection)."""
@@ -68,9 +78,8 @@ class Intake:
                 return
             device, fmt = route
             self._forward(device, *self._read(device, fmt, topic, payload))
-        except Exception:
-            self._count("errors")
-            log.exception("unexpected error handling a message on %s", topic)
+        except Exception as exc:
+            self._unexpected(exc, f"handling a message on {topic}")
 
     def stats(self) -> dict[str, Any]:
         """Counters: totals, rejections per device and reason, devices without a format."""
@@ -105,7 +114,7 @@ class Intake:
             return None, self._reject(device, "unreadable", payload, str(exc) or "unreadable payload")
         except Exception as exc:
             # A bug in a vendor format: keep the message as a dead letter rather than lose it.
-            self._count("errors")
+            self._unexpected(exc, f"parsing a {device.protocol} payload of {device.id}")
             return None, self._reject(device, "format_error", payload, f"format error: {type(exc).__name__}")
 
     def _reject(self, device: Device, reason: str, payload: bytes, detail: str) -> Rejection:
@@ -118,7 +127,8 @@ class Intake:
             # Ids and the reason class only: the detail (and the raw payload) go upstream, not to the log.
             log.warning("device %s sent a payload the edge cannot read (%s); further ones are only counted",
                         device.id, reason)
-        return Rejection(reason=detail[:REASON_LIMIT], raw=truncate_raw(payload))
+        # Cut again after truncate_raw: escaping bytes that are not UTF-8 makes the text longer.
+        return Rejection(reason=detail[:REASON_LIMIT], raw=truncate_raw(payload)[:RAW_KEEP_CHARS])
 
     def _forward(self, device: Device, reading: Reading | None, rejection: Rejection | None) -> None:
         """Queue the envelope in the outbox with the device's next seq."""
@@ -133,6 +143,17 @@ class Intake:
 
         self._outbox.put(device.id, topics.observation(self.site.id, device.id), render)
         self._count("rejected" if rejection else "forwarded")
+
+    def _unexpected(self, exc: Exception, doing: str) -> None:
+        """Count a bug; log the first of each exception type, without its message (it may hold readings)."""
+        name = type(exc).__name__
+        with self._lock:
+            self._counts["errors"] += 1
+            first = name not in self._logged_errors
+            self._logged_errors.add(name)
+        if first:
+            log.error("unexpected %s while %s; further ones are only counted", name, doing)
+            log.debug("traceback of the %s", name, exc_info=exc)
 
     def _count(self, name: str) -> None:
         """Add one to a counter."""

@@ -62,6 +62,7 @@ class Outbox:
     def start(self, send: Send) -> None:
         """Start the worker thread, which hands rows to `send`."""
         self._send = send
+        self._wake.set()  # hand over what a previous process left without waiting for new work
         self._thread = threading.Thread(target=self._run, name="edge-outbox", daemon=True)
         self._thread.start()
 
@@ -106,7 +107,7 @@ class Outbox:
         if self._thread is not None:
             self._thread.join(timeout)
         else:
-            self._cycle()
+            self._cycle(hand_over=False)
         self._store.close()
 
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
@@ -124,16 +125,17 @@ class Outbox:
                 time.sleep(pause)  # let a burst gather into one transaction
             self._wake.clear()
             stopping = self._stopping
-            self._cycle()
+            self._cycle(hand_over=not stopping)  # the client is gone when stopping: only commit
             last = time.monotonic()
             if stopping:
                 return
 
-    def _cycle(self) -> None:
+    def _cycle(self, hand_over: bool = True) -> None:
         """One round: apply acks, commit new rows and deletes, hand rows to paho."""
         try:
             self._commit()
-            self._hand_over()
+            if hand_over:
+                self._hand_over()
         except Exception:
             # The worker must survive a full disk or a locked file: rows stay queued and are retried.
             log.exception("outbox: write failed, will retry")

@@ -60,21 +60,31 @@ def _lock(path: Path) -> int:
     return fd
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    """The database in WAL mode with the schema in place."""
+    # One worker thread uses the connection after opening; isolation_level=None so
+    # transactions are exactly the BEGIN/COMMIT of `write`.
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a commit survives a process crash; only a power cut may lose
+    # the last few, which is the price of not fsyncing every message.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return db
+
+
 class OutboxStore:
     """The outbox table and seq counters in one SQLite file (WAL, synchronous=NORMAL)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock(path.with_suffix(".lock"))
-        # One writer thread uses the connection after opening; isolation_level=None so
-        # transactions are exactly the BEGIN/COMMIT below.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives a process crash; only a power cut may lose
-        # the last few, which is the price of not fsyncing every message.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            self._db = _open(path)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
 
     def seqs(self) -> dict[str, int]:
         """Last seq used per device."""

@@ -44,6 +44,7 @@ class Uplink:
         self.client.on_publish = self._on_publish
         self.connected = threading.Event()
         self.errors = 0
+        self._refusals: set[str] = set()
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
@@ -94,7 +95,12 @@ class Uplink:
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         """PUBACK (or QoS 0 sent): let the outbox delete the row."""
         try:
-            self._outbox.acked(mid, ok=not getattr(reason, "is_failure", False))
+            refused = bool(getattr(reason, "is_failure", False))
+            if refused and str(reason) not in self._refusals:
+                self._refusals.add(str(reason))  # once per reason: an ACL would refuse every message
+                log.error("uplink %s refused a message (%s); refused rows wait in the outbox for a restart",
+                          self.address, reason)
+            self._outbox.acked(mid, ok=not refused)
         except Exception:
             self._failed("on_publish")
 

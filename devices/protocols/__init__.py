@@ -1,5 +1,6 @@
 """Vendor formats: `parse` (vendor payload to Reading) for the edge, `render` (the inverse) for simulators."""
 
+import importlib
 from dataclasses import dataclass
 from typing import Protocol as Interface
 
@@ -39,20 +40,22 @@ class VendorFormat(Interface):
         ...
 
 
-def get(protocol: Protocol | str) -> VendorFormat:
-    """The format module for a protocol named in the facility file."""
-    from devices.protocols import native, shelly, tasmota, zigbee2mqtt
+_MODULES = {Protocol.ZIGBEE2MQTT: "zigbee2mqtt", Protocol.SHELLY: "shelly", Protocol.TASMOTA: "tasmota",
+            Protocol.NATIVE: "native"}
 
-    formats: dict[str, VendorFormat] = {
-        Protocol.ZIGBEE2MQTT: zigbee2mqtt.FORMAT,
-        Protocol.SHELLY: shelly.FORMAT,
-        Protocol.TASMOTA: tasmota.FORMAT,
-        Protocol.NATIVE: native.FORMAT,
-    }
+
+def get(protocol: Protocol | str) -> VendorFormat:
+    """The format module for a protocol named in the facility file (imported on first use, one by one,
+    so a broken module only takes its own devices down)."""
     try:
-        return formats[Protocol(protocol)]
+        module = _MODULES[Protocol(protocol)]
     except (KeyError, ValueError):
         raise ProtocolError(f"no MQTT format for protocol {protocol!r}") from None
+    try:
+        found: VendorFormat = importlib.import_module(f"devices.protocols.{module}").FORMAT
+    except ImportError as exc:
+        raise ProtocolError(f"the {protocol} format cannot be loaded: {exc}") from exc
+    return found
 
 
 def kinds_of(protocol: Protocol | str) -> frozenset[DeviceKind]:

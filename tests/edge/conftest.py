@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_support import missing, restartable_mosquitto
 
 from carewatch.broker import PrivateMosquitto
 from edge.agent import EdgeAgent
+from tests.conftest import missing
+from tests.edge.edge_support import forget, restartable_mosquitto
 
 AgentFactory = Callable[..., EdgeAgent]
 
@@ -44,3 +45,5 @@ def make_agent() -> Iterator[AgentFactory]:
     yield build
     for agent in agents:
         agent.stop()
+    for agent in agents:
+        forget(agent)

@@ -1,9 +1,7 @@
-"""Helpers for the edge tests: polling, an MQTT collector, a device publisher, a Mosquitto we can stop."""
+"""Helpers for the edge tests: an MQTT collector, a device publisher, a Mosquitto we can restart."""
 
-import importlib.util
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,29 +10,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from carewatch.broker import PrivateMosquitto
-from devices.mqtt import ProtocolVersion, connect, make_client, parse_url
-
-TESTS = Path(__file__).resolve().parents[1]
-
-
-def missing(what: str) -> None:
-    """tests/conftest.py's `missing` (skip here, fail on CI), by path: `tests` is not a package."""
-    spec = importlib.util.spec_from_file_location("_carewatch_root_conftest", TESTS / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.missing(what)
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll `condition` every 20 ms until it is true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+from carewatch.broker import PrivateMosquitto, port_open
+from devices import topics
+from devices.mqtt import BrokerAddress, ProtocolVersion, connect, make_client, parse_url
+from edge.agent import EdgeAgent
 
 
 @dataclass(frozen=True)
@@ -129,3 +108,33 @@ def envelopes(messages: list[Received]) -> list[dict[str, Any]]:
             seen.add(env["id"])
             out.append(env)
     return out
+
+
+def forget(agent: EdgeAgent) -> None:
+    """Leave the shared broker as we found it after an agent ran."""
+    protocol: ProtocolVersion = "5" if agent.devices.protocol == mqtt.MQTTv5 else "3.1.1"
+    forget_site(agent.site.id, agent.uplink.address, agent.device_address, protocol)
+
+
+def forget_site(site: str, uplink: BrokerAddress, devices: BrokerAddress, protocol: ProtocolVersion) -> None:
+    """Clear a site's retained edge status and drop its edge's persistent device session."""
+    status = topics.edge_status(site)
+    _visit(uplink, f"test-forget-{uuid.uuid4().hex[:8]}", protocol,
+           lambda c: c.publish(status, b"", qos=1, retain=True).wait_for_publish(2))
+    # Same client id with a clean start: the broker drops the session the agent kept.
+    _visit(devices, f"carewatch-edge-{site}-devices", protocol, lambda c: None)
+
+
+def _visit(address: BrokerAddress, client_id: str, protocol: ProtocolVersion,
+           act: Callable[[mqtt.Client], Any]) -> None:
+    """Connect (if the broker is up), do something, disconnect."""
+    if not port_open(address.host, address.port):
+        return
+    client = make_client(client_id, address, protocol=protocol)
+    connected = threading.Event()
+    client.on_connect = lambda *args: connected.set()
+    connect(client, address)
+    if connected.wait(3):
+        act(client)
+    client.disconnect()
+    client.loop_stop()
