@@ -70,7 +70,7 @@ def make_client(
     client.max_queued_messages_set(0)
     # paho's default of 20 unacknowledged QoS 1 publishes caps a publisher's rate at 20 per round trip.
     client.max_inflight_messages_set(100)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
     if address.username:
         client.username_pw_set(address.username, address.password)
     if address.tls:
