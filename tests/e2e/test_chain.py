@@ -212,6 +212,8 @@ def test_server_killed_mid_stream_loses_nothing_and_duplicates_no_alert(
         with sessions() as db:
             alerts = {(a.rule, a.subject): a for a in db.scalars(select(Alert))}
             total_alerts = db.scalar(select(func.count()).select_from(Alert))
+    print(f"SIGKILL with {stored_at_kill} of {len(plan)} stored; after restart {_count(sessions, Observation)} stored, "
+          f"{total_alerts} alerts")
     assert 800 < stored_at_kill < len(plan), "the kill must land mid-stream"
     assert _count(sessions, Observation) == len(plan)
     assert total_alerts == 2
