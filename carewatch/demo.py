@@ -47,10 +47,10 @@ def _broker(given: str | None) -> tuple[Any, str, str]:
         return None, given, "3.1.1"  # every broker speaks 3.1.1; the demo needs nothing of MQTT 5
     if PrivateMosquitto.available():
         mosquitto = PrivateMosquitto().start()
-        print(f"broker: Mosquitto on 127.0.0.1:{mosquitto.port}")
+        print(f"broker: Mosquitto on 127.0.0.1:{mosquitto.port}", flush=True)
         return mosquitto, f"mqtt://127.0.0.1:{mosquitto.port}", "5"
     embedded = EmbeddedBroker(port=free_port()).start()
-    print(f"broker: embedded amqtt on 127.0.0.1:{embedded.port} (mosquitto is not installed)")
+    print(f"broker: embedded amqtt on 127.0.0.1:{embedded.port} (mosquitto is not installed)", flush=True)
     return embedded, f"mqtt://127.0.0.1:{embedded.port}", "3.1.1"
 
 
