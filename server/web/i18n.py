@@ -76,6 +76,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "per_min": {"zh-CN": "次/分", "en": "/min"},
     "on": {"zh-CN": "开", "en": "On"},
     "off": {"zh-CN": "关", "en": "Off"},
+    "standby": {"zh-CN": "待机", "en": "Standby"},
     "limits": {"zh-CN": "允许范围", "en": "Allowed"},
     "above_limit": {"zh-CN": "高于上限", "en": "above limit"},
     "below_limit": {"zh-CN": "低于下限", "en": "below limit"},

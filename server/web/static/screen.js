@@ -191,11 +191,14 @@
         : { value: "↑ " + t.empty, tone: "warn", detail: "" };
     },
     power_plug(s, tile) {
+      // "On" means drawing power, as the rules judge it: a relay left on at 1 W is standing by, not cooking.
       const threshold = Number(tile.dataset.onW || 30);
-      const on = s.on != null ? s.on : s.power_w != null ? s.power_w >= threshold : null;
       const watts = s.power_w != null ? measure("", s.power_w, 0, "W") : "";
-      if (on == null) return { value: t.unknown, tone: "unknown", detail: watts };
-      return { value: on ? "● " + t.on : "○ " + t.off, tone: on ? "active" : "ok", detail: watts };
+      if (s.power_w != null && s.power_w > threshold) return { value: "● " + t.on, tone: "active", detail: watts };
+      if (s.on === true && s.power_w != null) return { value: "◐ " + t.standby, tone: "ok", detail: watts };
+      if (s.on === true) return { value: "● " + t.on, tone: "active", detail: watts };
+      if (s.on === false || s.power_w != null) return { value: "○ " + t.off, tone: "ok", detail: watts };
+      return { value: t.unknown, tone: "unknown", detail: watts };
     },
     temperature_sensor(s, tile) {
       if (s.temperature_c == null) return { value: t.unknown, tone: "unknown", detail: "" };
