@@ -1,15 +1,16 @@
-"""MQTT subscription → queue → pipeline thread. Messages are acknowledged only after their batch is committed,
-so a server killed mid-stream gets them again from the broker (persistent session) and loses nothing."""
+"""Receiver process → pipeline thread. Messages are acknowledged only after their batch is committed, so a
+server killed mid-stream gets them again from the broker (persistent session) and loses nothing."""
 
+import contextlib
 import logging
-import queue
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from sqlalchemy.exc import OperationalError
 
 from devices import mqtt as cw_mqtt
@@ -18,80 +19,82 @@ from devices.facility import Facility
 from server import metrics
 from server.ingest import Message
 from server.pipeline import Changes, Pipeline
+from server.receiver import ReceiverConfig, run
 
 log = logging.getLogger(__name__)
 
 MAX_WAIT = 0.5  # seconds between timer checks when no message comes: timers fire within 1 s
 
 
+def subscriptions(facility: Facility, shared_group: str) -> list[str]:
+    """Each site's observations (shared between servers with MQTT 5) and edge topics (not shared:
+    retained edge status is never delivered to shared subscriptions)."""
+    subs = []
+    for site in facility.sites:
+        obs = f"{topics.PREFIX}/{site.id}/obs/+"
+        subs.append(topics.shared(shared_group, obs) if shared_group else obs)
+        subs.append(f"{topics.PREFIX}/{site.id}/edge/+")
+    return subs
+
+
 class Consumer:
-    """Owns the server's MQTT client and the pipeline thread."""
+    """Owns the receiver process and the pipeline thread."""
 
     def __init__(self, pipeline: Pipeline, facility: Facility, *, url: str, protocol: cw_mqtt.ProtocolVersion,
                  client_id: str, shared_group: str, session_expiry: int, batch_size: int,
                  on_changes: Callable[[Changes], None], clock: Callable[[], datetime]) -> None:
         self.pipeline = pipeline
         self.facility = facility
-        self.address = cw_mqtt.parse_url(url)
-        self.protocol = protocol
-        self.shared_group = shared_group if protocol == "5" else ""
+        group = shared_group if protocol == "5" else ""
+        self.config = ReceiverConfig(url=url, protocol=protocol, client_id=client_id,
+                                     subscriptions=tuple(subscriptions(facility, group)),
+                                     session_expiry=session_expiry, batch_size=batch_size,
+                                     log_level=logging.getLogger().getEffectiveLevel())
         self.batch_size = batch_size
         self.on_changes = on_changes
         self.clock = clock
-        self.queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="carewatch-pipeline", daemon=True)
-        self.client = cw_mqtt.make_client(client_id, self.address, protocol=protocol, persistent=True)
-        self.client.manual_ack_set(True)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.session_expiry = session_expiry
+        self._process: Any = None
+        self._conn: Connection | None = None
 
     def subscriptions(self) -> list[str]:
-        """Each site's observations (shared between servers with MQTT 5) and edge topics (not shared:
-        retained edge status is never delivered to shared subscriptions)."""
-        subs = []
-        for site in self.facility.sites:
-            obs = f"{topics.PREFIX}/{site.id}/obs/+"
-            subs.append(topics.shared(self.shared_group, obs) if self.shared_group else obs)
-            subs.append(f"{topics.PREFIX}/{site.id}/edge/+")
-        return subs
+        """What the receiver subscribes to."""
+        return list(self.config.subscriptions)
 
     def start(self) -> None:
-        """Start the pipeline thread and connect (paho keeps reconnecting with backoff)."""
+        """Start the receiver process and the pipeline thread."""
+        self._spawn()
         self._thread.start()
-        cw_mqtt.connect(self.client, self.address, session_expiry=self.session_expiry)
 
     def stop(self) -> None:
-        """Stop taking messages, finish the batch in hand, disconnect; unacked ones come back next start."""
+        """Finish the batch in hand, then stop the receiver; unacked messages come back next start."""
         self._stop.set()
         self._thread.join(timeout=15)
-        cw_mqtt.stop(self.client)
+        self._end_receiver()
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        """Subscribe on every connect, so a broker restart without our session still works."""
-        if reason.is_failure:
-            log.error("broker %s refused the connection: %s", self.address, reason)
-            return
-        client.subscribe([(topic, 1) for topic in self.subscriptions()])
-        self.connected.set()
-        metrics.MQTT_CONNECTED.set(1)
-        log.info("connected to %s (MQTT %s), subscribed to %d topics", self.address, self.protocol,
-                 len(self.subscriptions()))
+    def _spawn(self) -> None:
+        """A fresh receiver process (spawned, not forked: this process has threads)."""
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=run, args=(self.config, child), name="carewatch-receiver",
+                                        daemon=True)
+        self._process.start()
+        child.close()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        """Note it; paho reconnects by itself."""
+    def _end_receiver(self) -> None:
+        """Ask the receiver to disconnect cleanly; make sure it is gone."""
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.send(("stop", None))
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
         self.connected.clear()
         metrics.MQTT_CONNECTED.set(0)
-        if not self._stop.is_set():
-            log.warning("lost the broker %s (%s); reconnecting", self.address, reason)
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        """Hand the message to the pipeline thread; never block paho's network thread."""
-        self.queue.put(Message(msg.topic, msg.payload, self.clock(), msg.mid, msg.qos))
-        metrics.QUEUE_DEPTH.inc()
 
     def _run(self) -> None:
         """Pipeline thread: take a batch, store it, ack it, broadcast; fire timers in between."""
@@ -102,20 +105,33 @@ class Consumer:
             self._tick()
 
     def _take_batch(self) -> list[Message]:
-        """Wait for the first message (no longer than the next timer), then take what is already there."""
+        """Wait for messages (no longer than the next timer), then take what is already there."""
         due = self.pipeline.next_due()
         wait = MAX_WAIT if due is None else max(0.0, min(MAX_WAIT, (due - self.clock()).total_seconds()))
+        batch: list[Message] = []
         try:
-            batch = [self.queue.get(timeout=wait)]
-        except queue.Empty:
-            return []
-        while len(batch) < self.batch_size:
-            try:
-                batch.append(self.queue.get_nowait())
-            except queue.Empty:
-                break
-        metrics.QUEUE_DEPTH.dec(len(batch))
+            while len(batch) < self.batch_size and self._conn is not None and self._conn.poll(wait):
+                kind, items = self._conn.recv()
+                batch += self._messages(items)
+                wait = 0
+        except (EOFError, OSError):
+            log.error("the MQTT receiver process died; starting a new one")
+            self._end_receiver()
+            if not self._stop.is_set():
+                self._spawn()
         return batch
+
+    def _messages(self, items: list[tuple[Any, ...]]) -> list[Message]:
+        """Messages from the receiver's items; connection markers update `connected`."""
+        out = []
+        for item in items:
+            if len(item) == 2:
+                (self.connected.set if item[1] else self.connected.clear)()
+                metrics.MQTT_CONNECTED.set(1 if item[1] else 0)
+                continue
+            topic, payload, mid, qos, generation, received = item
+            out.append(Message(topic, payload, datetime.fromtimestamp(received, UTC), mid, qos, generation))
+        return out
 
     def _store(self, batch: list[Message]) -> None:
         """Commit the batch, retrying while the database is away; then acknowledge and broadcast."""
@@ -155,9 +171,12 @@ class Consumer:
 
     def _ack(self, batch: list[Message]) -> None:
         """PUBACK after commit: only now may the broker forget the messages."""
-        for message in batch:
-            if message.qos > 0:
-                self.client.ack(message.mid, message.qos)
+        acks = [(m.mid, m.qos, m.generation) for m in batch if m.qos > 0]
+        if acks and self._conn is not None:
+            try:
+                self._conn.send(("ack", acks))
+            except OSError:
+                log.warning("receiver gone before the acks; the broker will redeliver (ingest is idempotent)")
 
     def _tick(self) -> None:
         """Fire due timers and offline checks."""

@@ -21,6 +21,7 @@ class Message:
     received_at: datetime
     mid: int = 0
     qos: int = 0
+    generation: int = 0  # which broker connection it came on: acks go back on that one only
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ REJECTED = Counter("carewatch_rejected_total", "Messages kept as dead letters", 
 ALERTS_RAISED = Counter("carewatch_alerts_raised_total", "Alert raises by rule", ["rule"], registry=REGISTRY)
 BATCH_SECONDS = Histogram("carewatch_batch_seconds", "Time to store and evaluate one batch", registry=REGISTRY,
                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-QUEUE_DEPTH = Gauge("carewatch_ingest_queue", "Messages received and not yet stored", registry=REGISTRY)
 MQTT_CONNECTED = Gauge("carewatch_mqtt_connected", "1 while connected to the broker", registry=REGISTRY)
 SSE_CLIENTS = Gauge("carewatch_sse_clients", "Screens connected to /events", registry=REGISTRY)
 

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="broker URL, mqtt:// or mqtts://, user:password@")
     mqtt_protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT version; 3.1.1 for the embedded broker")
     mqtt_client_id: str = Field("carewatch-server", description="client id; give each server process its own")
-    mqtt_shared_group: str = Field("carewatch", description="shared-subscription group (MQTT 5); empty to disable")
+    mqtt_shared_group: str = Field("", description="shared-subscription group of several servers (MQTT 5)")
     mqtt_session_expiry: int = Field(3600, ge=0, description="seconds the broker keeps our queue while we are down")
     host: str = Field("127.0.0.1", description="HTTP listen address")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")

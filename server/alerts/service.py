@@ -41,6 +41,12 @@ def open_alert(session: Session, *, site: str, rule: str, subject: str) -> Alert
     return session.scalars(query).first()
 
 
+def unresolved_keys(session: Session) -> set[tuple[str, str, str]]:
+    """(site, rule, subject) of every unresolved alert."""
+    rows = session.execute(select(Alert.site, Alert.rule, Alert.subject).where(Alert.status != Status.RESOLVED))
+    return {(site, rule, subject) for site, rule, subject in rows}
+
+
 def apply_raise(session: Session, *, site: str, rule: str, action: Raise, at: datetime) -> Alert:
     """Open an alert, or mark the unresolved one active again and count the occurrence."""
     alert = open_alert(session, site=site, rule=rule, subject=action.subject)

@@ -4,8 +4,10 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from devices.facility import Facility
@@ -34,6 +36,7 @@ class RuleEngine:
         self.dues: dict[Key, datetime] = {}
         self._heap: list[tuple[datetime, Key]] = []
         self._dirty: set[Key] = set()
+        self._route_cache: dict[tuple[str, str], list[tuple[Rule, Key]]] = {}
 
     def load(self, session: Session) -> None:
         """Read every rule's state and pending timer (timers survive a restart)."""
@@ -46,14 +49,19 @@ class RuleEngine:
     def observe(self, obs: Obs) -> list[Fired]:
         """Give an observation to every rule that cares about its device."""
         fired: list[Fired] = []
-        for rule in self.rules.values():
-            rule_key = rule.key(obs.site, obs.device)
-            if rule_key is None:
-                continue
-            key = (obs.site.id, rule.name, rule_key)
+        for rule, key in self._routes(obs):
             step = rule.observe(obs, self.states.get(key, {}), self.dues.get(key))
             fired += self._apply(key, step)
         return fired
+
+    def _routes(self, obs: Obs) -> list[tuple[Rule, Key]]:
+        """The rules (and their state keys) a device's observations go to, worked out once per device."""
+        route = self._route_cache.get((obs.site.id, obs.device.id))
+        if route is None:
+            route = [(rule, (obs.site.id, rule.name, rule_key)) for rule in self.rules.values()
+                     if (rule_key := rule.key(obs.site, obs.device)) is not None]
+            self._route_cache[(obs.site.id, obs.device.id)] = route
+        return route
 
     def fire_due(self, now: datetime) -> list[Fired]:
         """Fire every timer due at or before `now`."""
@@ -78,15 +86,19 @@ class RuleEngine:
         return self._heap[0][0] if self._heap else None
 
     def flush(self, session: Session) -> None:
-        """Write changed states and timers in the caller's transaction."""
+        """Write changed states and timers in the caller's transaction: one upsert for all of them."""
+        rows, gone = [], []
         for key in self._dirty:
-            site, rule, rule_key = key
             state, due = self.states.get(key), self.dues.get(key)
             if state is None and due is None:
-                session.execute(delete(RuleState).where(
-                    RuleState.site == site, RuleState.rule == rule, RuleState.key == rule_key))
+                gone.append(key)
             else:
-                session.merge(RuleState(site=site, rule=rule, key=rule_key, state=state or {}, due_at=due))
+                rows.append({"site": key[0], "rule": key[1], "key": key[2], "state": state or {}, "due_at": due})
+        if rows:
+            session.execute(_upsert(session), rows)
+        for site, rule, rule_key in gone:
+            session.execute(delete(RuleState).where(
+                RuleState.site == site, RuleState.rule == rule, RuleState.key == rule_key))
         self._dirty.clear()
 
     def _apply(self, key: Key, step: Step) -> list[Fired]:
@@ -108,3 +120,12 @@ class RuleEngine:
         if self.dues.get(key) != due:
             self.dues[key] = due
             heapq.heappush(self._heap, (due, key))
+
+
+def _upsert(session: Session) -> Any:
+    """INSERT ... ON CONFLICT (site, rule, key) DO UPDATE state and due_at, in the session's dialect."""
+    table = RuleState.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(index_elements=["site", "rule", "key"],
+                                      set_={"state": stmt.excluded.state, "due_at": stmt.excluded.due_at})

@@ -32,9 +32,10 @@ class KitchenUnattended:
         state = {"on": {}, **state}
         actions: list[Action] = []
         if obs.device.kind is DeviceKind.PRESENCE_SENSOR:
+            raised = list(state.get("raised", []))
             _presence(state, obs)
             if obs.reading.occupied:
-                actions = [Clear(d) for d in state["on"]]
+                actions = [Clear(d) for d in raised]  # only what was raised: a Clear costs a query
         else:
             actions = _appliance(state, obs)
         return Step(state, _next_due(obs.site, state), actions)

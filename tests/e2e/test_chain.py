@@ -273,8 +273,16 @@ def test_uplink_broker_down_while_devices_publish_loses_nothing(
         send(20)
         devices.disconnect()
         devices.loop_stop()
-        freezer = wait_until(lambda: _freezer_rows(live, site.id) if len(_freezer_rows(live, site.id)) >= sent
-                             else None, 40, interval=0.25, what="every reading through the restarted uplink")
+        try:
+            freezer = wait_until(lambda: _freezer_rows(live, site.id) if len(_freezer_rows(live, site.id)) >= sent
+                                 else None, 40, interval=0.25, what="every reading through the restarted uplink")
+        except AssertionError as exc:
+            rows = _freezer_rows(live, site.id)
+            have = {round((-18 - row.data["temperature_c"]) * 1000) for row in rows}
+            missing_ = sorted(set(range(1, sent + 1)) - have)
+            raise AssertionError(f"{exc}: {len(rows)} of {sent} stored, missing readings {missing_[:20]} "
+                                 f"(outage covered {20 + 1}..{20 + during}); edge {agent.stats()}; "
+                                 f"server connected {live.ctx.consumer.connected.is_set()}") from None
     print(f"uplink down {OUTAGE_S:g} s: {during} readings published meanwhile, {sent} in all, {len(freezer)} stored")
     assert during > 0
     assert len(freezer) == sent
