@@ -20,7 +20,7 @@ WORDS: dict[str, dict[str, str]] = {
     "open": {"zh-CN": "未处理", "en": "Open"},
     "acknowledged": {"zh-CN": "已响应", "en": "Acknowledged"},
     "resolved": {"zh-CN": "已解决", "en": "Resolved"},
-    "cleared": {"zh-CN": "已恢复", "en": "Condition ended"},
+    "cleared": {"zh-CN": "情况已结束", "en": "Condition ended"},
     "site_gateway": {"zh-CN": "现场网关", "en": "Site gateway"},
 }
 

@@ -40,14 +40,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_allowed": {"zh-CN": "您的账号不能处理告警", "en": "Your account may not change alerts"},
     "acked_by": {"zh-CN": "响应人", "en": "Acknowledged by"},
     "raised": {"zh-CN": "发生于", "en": "Raised"},
-    "cleared": {"zh-CN": "情况已结束", "en": "Condition ended"},
     "times": {"zh-CN": "共 {n} 次", "en": "{n} times"},
-    "critical": {"zh-CN": "紧急", "en": "Critical"},
-    "high": {"zh-CN": "高", "en": "High"},
-    "medium": {"zh-CN": "中", "en": "Medium"},
-    "low": {"zh-CN": "低", "en": "Low"},
-    "open": {"zh-CN": "未处理", "en": "Open"},
-    "acknowledged": {"zh-CN": "已响应", "en": "Acknowledged"},
     # Ages ("3 min ago").
     "just_now": {"zh-CN": "刚刚", "en": "just now"},
     "ago_s": {"zh-CN": "{n} 秒前", "en": "{n} s ago"},
@@ -101,6 +94,8 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 # Device kinds, for devices without a name of their own: the same words as the API's.
+# Severities, statuses and the gateway: the same words as the API's.
+TEXTS.update({key: WORDS[key] for key in ("critical", "high", "medium", "low", "open", "acknowledged", "cleared")})
 TEXTS["gateway"] = WORDS["site_gateway"]
 TEXTS.update({f"kind_{kind}": names for kind, names in KIND_NAMES.items()})
 
