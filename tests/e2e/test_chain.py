@@ -58,8 +58,8 @@ def test_vendor_payload_on_a_device_topic_yields_the_alert_within_2_s(
         agent = make_agent(facility, site.id, device_broker_url=broker.url, protocol=broker.protocol,
                            state_dir=tmp_path / "edge")
         agent.start()
-        wait_until(lambda: agent.stats()["uplink_connected"] and agent.stats()["devices_connected"], 10,
-                   what="edge connected")
+        wait_until(lambda: agent.stats()["uplink_connected"] and agent.subscribed.is_set(), 10,
+                   what="edge connected and subscribed to the device topics")
         events = SseRecorder(live).start()
         started = time.monotonic()
         publish_like_mosquitto_pub(broker, site.device_by_id["leak-boiler"].topic or "",
@@ -250,7 +250,9 @@ def test_uplink_broker_down_while_devices_publish_loses_nothing(
         agent = make_agent(facility, site.id, device_broker_url=broker.url, uplink_broker_url=uplink.url,
                            protocol=broker.protocol, state_dir=tmp_path / "edge")
         agent.start()
-        wait_until(lambda: agent.stats()["uplink_connected"], 10, what="edge uplink")
+        # Subscribed, not just connected: a reading published before the SUBACK reaches nobody.
+        wait_until(lambda: agent.stats()["uplink_connected"] and agent.subscribed.is_set(), 10,
+                   what="edge uplink and device subscriptions")
         devices = publisher(broker)
         topic = site.device_by_id["temp-freezer"].topic or ""
         sent = 0
