@@ -112,12 +112,14 @@ def measure_server(bench: Bench, db: str) -> Result:
             with server_process(env, bench.workdir) as proc:
                 started = time.perf_counter()
                 drain = wait_stored(store, bench.n, proc, port)
-                rss = tree_peak_rss_mb(proc.pid)
+                rss, parts = tree_peak_rss_mb(proc.pid)
                 metrics = final_metrics(port, bench.n)
         finally:
             drop_session(bench.url, client_id)
     rate = (bench.n - drain.first_count) / (drain.done_at - drain.first_at)
-    return Result(rate, rss, _details(metrics, drain, drain.first_at - started))
+    split = " + ".join(f"{p:.0f}" for p in parts)
+    return Result(rate, rss, f"{_details(metrics, drain, drain.first_at - started)}; peak RSS {split} MB "
+                             "(the server, then its child processes)")
 
 
 def _details(metrics: dict[str, float], drain: Drain, startup: float) -> str:

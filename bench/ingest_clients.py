@@ -28,7 +28,7 @@ class BenchError(RuntimeError):
 
 
 def subscriptions(site: Site, group: str) -> list[tuple[str, int]]:
-    """The server's own subscriptions, from Consumer.subscriptions itself, so (a) and (b) subscribe alike."""
+    """The server's own subscriptions, from server.consumer.subscriptions itself, so (a) and (b) subscribe alike."""
     facility = SimpleNamespace(sites=[site])
     return [(topic, 1) for topic in server_subscriptions(facility, group)]  # type: ignore[arg-type]
 
@@ -138,15 +138,13 @@ def run_child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
             proc.join()
 
 
-def tree_peak_rss_mb(pid: int) -> float:
-    """Peak RSS of a process plus its children (the server's MQTT receiver runs in a child process).
-
-    A sum of peaks: an upper bound of the tree's peak at any one moment.
-    """
+def tree_peak_rss_mb(pid: int) -> tuple[float, list[float]]:
+    """Peak RSS of a process plus its children (the server's MQTT receiver runs in a child process),
+    and each one's. A sum of peaks: an upper bound of the tree's peak at any one moment."""
     import psutil
 
-    children = psutil.Process(pid).children(recursive=True)
-    return peak_rss_mb(pid) + sum(peak_rss_mb(child.pid) for child in children)
+    parts = [peak_rss_mb(pid)] + [peak_rss_mb(c.pid) for c in psutil.Process(pid).children(recursive=True)]
+    return sum(parts), parts
 
 
 def peak_rss_mb(pid: int) -> float:
