@@ -9,6 +9,7 @@ process stays small.
 import logging
 import os
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class ReceiverConfig:
 
 def run(config: ReceiverConfig, conn: Connection) -> None:
     """Process entry point: receive until the server says stop or goes away."""
+    # A Ctrl-C or a service manager's SIGTERM reaches the whole process group: the server decides when we
+    # stop (it finishes its batch first), and if the server itself dies the pipe's EOF ends us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     Receiver(config, conn).run()
 
@@ -54,6 +59,7 @@ class Receiver:
         # instead of this process buffering the whole backlog in memory.
         self.inbox: queue.Queue[Item] = queue.Queue(maxsize=4 * config.batch_size)
         self.generation = 0  # bumps on every connect: an ack from an older connection must not be sent
+        self.stopping = False
         self.address = cw_mqtt.parse_url(config.url)
         self.client = cw_mqtt.make_client(config.client_id, self.address, protocol=config.protocol,
                                           persistent=True)
@@ -69,6 +75,7 @@ class Receiver:
         try:
             self._apply_acks()
         finally:
+            self.stopping = True
             cw_mqtt.stop(self.client)
         os._exit(0)  # the forward thread may be blocked on the pipe: do not wait for it
 
@@ -113,6 +120,8 @@ class Receiver:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         """paho reconnects by itself; the server shows the broker as down meanwhile."""
+        if self.stopping:
+            return
         self.inbox.put(("state", False))
         log.warning("lost the broker %s (%s); reconnecting", self.address, reason)
 
