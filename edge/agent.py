@@ -48,6 +48,7 @@ class EdgeAgent:
         uplink_address = parse_url(uplink_broker_url or device_broker_url)
         self.outbox = Outbox(Path(state_dir) / "outbox.db")
         try:
+            self._clock = clock
             self.intake = Intake(self.site, self.outbox, clock=clock)
             self.uplink = Uplink(self.site.id, uplink_address, protocol=protocol, outbox=self.outbox,
                                  heartbeat_every=heartbeat_every, heartbeat=self._heartbeat)
@@ -104,9 +105,9 @@ class EdgeAgent:
         }
 
     def _heartbeat(self) -> dict[str, Any]:
-        """Heartbeat body (besides `at`): outbox pending and the counters."""
+        """Heartbeat body: when (the agent's clock), outbox pending and the counters."""
         stats = self.stats()
-        return {"pending": stats["outbox"]["pending"], "counters": stats}
+        return {"at": self._clock().isoformat(), "pending": stats["outbox"]["pending"], "counters": stats}
 
     def _on_device_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                            props: Any) -> None:

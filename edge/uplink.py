@@ -9,7 +9,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from devices import topics
-from devices.messages import utcnow
 from devices.mqtt import BrokerAddress, ProtocolVersion, connect, make_client
 from edge.outbox import Outbox
 
@@ -17,7 +16,6 @@ log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE = b"online", b"offline"
 # paho sends this many QoS 1 messages before waiting for PUBACKs; the rest wait in its queue.
-MAX_INFLIGHT = 100
 
 
 class Uplink:
@@ -38,7 +36,6 @@ class Uplink:
         self._status = topics.edge_status(site)
         self.client = make_client(f"carewatch-edge-{site}", address, protocol=protocol,
                                   will=(self._status, OFFLINE))
-        self.client.max_inflight_messages_set(MAX_INFLIGHT)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
@@ -110,8 +107,8 @@ class Uplink:
             if not self.connected.is_set():
                 continue  # QoS 0: a stale heartbeat is worth nothing after an outage
             try:
-                body = {"at": utcnow().isoformat(), **self._heartbeat()}
-                self.client.publish(topics.edge_heartbeat(self.site), json.dumps(body).encode(), qos=0)
+                body = json.dumps(self._heartbeat()).encode()
+                self.client.publish(topics.edge_heartbeat(self.site), body, qos=0)
             except Exception:
                 self._failed("heartbeat")
 

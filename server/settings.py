@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     mqtt_session_expiry: int = Field(3600, ge=0, description="seconds the broker keeps our queue while we are down")
     host: str = Field("127.0.0.1", description="HTTP listen address")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")
-    public_url: str | None = Field(None, description="URL people use to reach the screen, for links")
     secret_key: SecretStr | None = Field(None, description="signs logins; set it, or logins end at restart")
     bootstrap_admin: SecretStr | None = Field(None, description="user:password of the first admin, created if absent")
     session_hours: float = Field(12, gt=0, description="how long a login lasts")

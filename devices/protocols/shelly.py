@@ -62,6 +62,11 @@ class Params(Strict):
 class ShellyFormat:
     """`{"id": 0, "output": true, "apower": 1520.3, ...}` on `<prefix>/status/switch:0`."""
 
+    @property
+    def kinds(self) -> frozenset[DeviceKind]:
+        """The device kinds this vendor makes."""
+        return KINDS
+
     def subscriptions(self, device_topic: str) -> list[str]:
         """The facility file names the device's MQTT topic prefix."""
         return [device_topic + STATUS_SUFFIX, device_topic + EVENTS_SUFFIX]
@@ -129,4 +134,3 @@ def _status(r: Reading, now: datetime) -> Fields:
 
 
 FORMAT = ShellyFormat()
-FORMAT.kinds = KINDS

@@ -70,6 +70,11 @@ class State(Strict):
 class TasmotaFormat:
     """`{"Time": ..., "ENERGY": {"Power": 1987, ...}}` on `tele/<topic>/SENSOR`, `POWER` on `.../STATE`."""
 
+    @property
+    def kinds(self) -> frozenset[DeviceKind]:
+        """The device kinds this vendor makes."""
+        return KINDS
+
     def subscriptions(self, device_topic: str) -> list[str]:
         """The facility file names the device's %topic%."""
         return [f"tele/{device_topic}{SENSOR_SUFFIX}", f"tele/{device_topic}{STATE_SUFFIX}"]
@@ -159,4 +164,3 @@ def _state(on: bool, now: datetime) -> Fields:
 
 
 FORMAT = TasmotaFormat()
-FORMAT.kinds = KINDS

@@ -50,6 +50,11 @@ class State(BaseModel):
 class Zigbee2MqttFormat:
     """`{"occupancy": true, "battery": 92, "linkquality": 116, ...}` on `zigbee2mqtt/<name>`."""
 
+    @property
+    def kinds(self) -> frozenset[DeviceKind]:
+        """The device kinds this vendor makes."""
+        return KINDS
+
     def subscriptions(self, device_topic: str) -> list[str]:
         """The facility file names the full topic, base topic included: it may differ per site."""
         return [device_topic]
@@ -171,4 +176,3 @@ KEYS: dict[DeviceKind, tuple[str, ...]] = {
 KINDS = frozenset(KEYS)
 
 FORMAT = Zigbee2MqttFormat()
-FORMAT.kinds = KINDS

@@ -113,7 +113,7 @@ def list_alerts(session: Session, *, statuses: Sequence[str] = (), site: str | N
 
 
 def _get(session: Session, alert_id: int) -> Alert:
-    """An alert by id, or TransitionError."""
+    """An alert by id, or LookupError (the API answers 404)."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise LookupError(f"no alert {alert_id}")

@@ -1,5 +1,6 @@
 """Alerts API: list, read, acknowledge, resolve. Changes are broadcast to the screens after commit."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -60,10 +61,10 @@ def resolve(alert_id: int, body: ResolveIn, db: Db, ctx: Ctx, user: Actor, lang:
         db, alert_id, actor=user.username, at=ctx.clock(), resolution=body.resolution, note=body.note))
 
 
-def _transition(db: Db, ctx: Ctx, lang: str, alert_id: int, change: "object") -> AlertOut:
+def _transition(db: Db, ctx: Ctx, lang: str, alert_id: int, change: Callable[[], Alert]) -> AlertOut:
     """Run a transition, commit, broadcast; 404 for an unknown alert, 409 for an impossible transition."""
     try:
-        alert = change()  # type: ignore[operator]
+        alert = change()
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
     except TransitionError as exc:
