@@ -119,7 +119,8 @@ def _banner(port: int) -> None:
     monitoring screen: http://127.0.0.1:{port}/
     login:             {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}
     API docs:          http://127.0.0.1:{port}/docs
-  The simulated facility plays a scenario (bed exit, stove left on, warm fridge, leak, smoke, SOS,
-  device offline) every minute or so; each alert appears on the screen within 60 s.
+  The simulated facility plays a scenario (bed exit, bathroom, vitals, exit door, stove left on,
+  overload, warm fridge, leak, smoke, SOS, device offline, ...) every minute or so; each alert
+  appears on the screen within 60 s (`not-up` waits for the end of the wake-up window).
   Press Ctrl-C to stop.
 """, flush=True)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devices.durations import ClockTime, Duration
-from devices.kinds import DeviceKind, PlugRole, RoomType, TemperatureRole, ZoneType
+from devices.kinds import DeviceKind, PlugRole, RoomType, Severity, TemperatureRole, ZoneType
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
@@ -58,31 +58,76 @@ class Schedules(Strict):
 
     night: Window = Window(start=time(22), end=time(6))
     kitchen_hours: Window = Window(start=time(5, 30), end=time(19, 30))
+    wake: Window = Window(start=time(6), end=time(9, 30))
 
 
-class TemperatureLimits(Strict):
-    """Allowed range of a cold store; out of range for `for_` raises an alert."""
+class Limits(Strict):
+    """A range a numeric reading should stay in, with hysteresis: one alert for a value hovering at a limit.
 
-    min_c: float | None = None
-    max_c: float | None = None
-    for_: Duration = Field(alias="for", default=timedelta(minutes=15))
+    Out of range (below `min` or above `max`) for `for` raises; back inside by `margin` for `clear_for` clears.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    margin: float = Field(default=0, ge=0)
+    for_: Duration = Field(alias="for", default=timedelta(0))
+    clear_for: Duration = timedelta(0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.min_c is not None and self.max_c is not None and self.min_c >= self.max_c:
-            raise ValueError("min_c must be below max_c")
+        if self.min is None and self.max is None:
+            raise ValueError("set min, max or both")
+        if self.min is not None and self.max is not None:
+            if self.min >= self.max:
+                raise ValueError("min must be below max")
+            if 2 * self.margin >= self.max - self.min:
+                raise ValueError("margin must be less than half the range, or nothing would ever clear")
         return self
+
+    def merged(self, override: "LimitsOverride | None") -> "Limits":
+        """These limits with the values a care profile or device sets itself."""
+        if override is None:
+            return self
+        # None means "not set": a profile re-validates the whole file, which marks every field as set.
+        mine = override.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+        return self.model_validate({**self.model_dump(by_alias=True), **mine})
+
+
+class LimitsOverride(Strict):
+    """Part of a `Limits`: what a resident's care profile changes of the site's values."""
+
+    min: float | None = None
+    max: float | None = None
+    margin: float | None = Field(default=None, ge=0)
+    for_: Duration | None = Field(alias="for", default=None)
+    clear_for: Duration | None = None
 
 
 def _between(low: timedelta, high: timedelta) -> Any:
     """Validator keeping a duration inside a sane range."""
 
-    def check(value: timedelta) -> timedelta:
-        if not low <= value <= high:
+    def check(value: timedelta | None) -> timedelta | None:
+        if value is not None and not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}")
         return value
 
     return check
+
+
+class TurnInterval(StrEnum):
+    """Turning (repositioning) protocols: every 1, 2, 4 or 6 hours."""
+
+    Q1H = "q1h"
+    Q2H = "q2h"
+    Q4H = "q4h"
+    Q6H = "q6h"
+
+
+DEFAULT_TURNING = {TurnInterval.Q1H: timedelta(hours=1), TurnInterval.Q2H: timedelta(hours=2),
+                   TurnInterval.Q4H: timedelta(hours=4), TurnInterval.Q6H: timedelta(hours=6)}
+# Mains-powered kinds report every few minutes; battery sensors check in about hourly.
+DEFAULT_OFFLINE_BY_KIND = {DeviceKind.POWER_PLUG: timedelta(minutes=10), DeviceKind.BED_SENSOR: timedelta(minutes=10),
+                           DeviceKind.PRESENCE_SENSOR: timedelta(minutes=10)}
 
 
 class Thresholds(Strict):
@@ -90,16 +135,36 @@ class Thresholds(Strict):
 
     bed_exit_confirm: Duration = timedelta(seconds=10)
     out_of_bed_max: Duration = timedelta(minutes=45)
+    bathroom_max: Duration = timedelta(minutes=15)
+    turning: dict[TurnInterval, Duration] = DEFAULT_TURNING
+    heart_rate: Limits = Limits(min=40, max=120, margin=3, for_=timedelta(seconds=180), clear_for=timedelta(seconds=60))
+    respiration: Limits = Limits(min=8, max=28, margin=1, for_=timedelta(seconds=180), clear_for=timedelta(seconds=60))
     appliance_on_w: float = Field(default=30, gt=0)
     kitchen_unattended: Duration = timedelta(minutes=10)
-    fridge: TemperatureLimits = TemperatureLimits(min_c=0, max_c=8, for_=timedelta(minutes=15))
-    freezer: TemperatureLimits = TemperatureLimits(max_c=-12, for_=timedelta(minutes=30))
-    offline_after: Duration = timedelta(minutes=30)
+    after_hours_for: Duration = timedelta(minutes=1)
+    overload_for: Duration = timedelta(seconds=30)
+    abnormal_power_for: Duration = timedelta(minutes=2)
+    fridge: Limits = Limits(min=0, max=8, margin=0.5, for_=timedelta(minutes=15), clear_for=timedelta(minutes=2))
+    freezer: Limits = Limits(max=-12, margin=1, for_=timedelta(minutes=30), clear_for=timedelta(minutes=2))
+    hot_water: Limits = Limits(max=49, margin=1, for_=timedelta(minutes=1), clear_for=timedelta(minutes=1))
+    room_temperature: Limits = Limits(min=18, max=28, margin=0.5, for_=timedelta(minutes=30),
+                                      clear_for=timedelta(minutes=5))
+    battery_low: Limits = Limits(min=15, margin=5)
+    offline_after: Duration = timedelta(minutes=60)
+    offline_after_kind: dict[DeviceKind, Duration] = DEFAULT_OFFLINE_BY_KIND
 
     _confirm = field_validator("bed_exit_confirm")(_between(timedelta(seconds=3), timedelta(minutes=60)))
     _out = field_validator("out_of_bed_max")(_between(timedelta(seconds=10), timedelta(hours=12)))
+    _bath = field_validator("bathroom_max")(_between(timedelta(seconds=10), timedelta(hours=4)))
     _kitchen = field_validator("kitchen_unattended")(_between(timedelta(seconds=10), timedelta(hours=4)))
     _offline = field_validator("offline_after")(_between(timedelta(seconds=10), timedelta(days=2)))
+
+    @field_validator("turning")
+    @classmethod
+    def _turns(cls, value: dict[TurnInterval, timedelta]) -> dict[TurnInterval, timedelta]:
+        """Every protocol keeps an interval (a profile may shorten them all for a demo)."""
+        check = _between(timedelta(seconds=10), timedelta(hours=12))
+        return {**DEFAULT_TURNING, **{k: check(v) for k, v in value.items()}}
 
 
 class CareProfile(Strict):
@@ -108,7 +173,16 @@ class CareProfile(Strict):
     id: Id
     risks: list[str] = []
     bed_exit_alert: bool | None = None
+    bed_exit_confirm: Duration | None = None
     out_of_bed_max: Duration | None = None
+    wake: Window | None = None
+    not_up_alert: bool = True
+    turning: TurnInterval | None = None
+    heart_rate: LimitsOverride | None = None
+    respiration: LimitsOverride | None = None
+
+    _confirm = field_validator("bed_exit_confirm")(_between(timedelta(seconds=3), timedelta(minutes=60)))
+    _out = field_validator("out_of_bed_max")(_between(timedelta(seconds=10), timedelta(hours=12)))
 
     @property
     def watch_bed_exit(self) -> bool:
@@ -167,12 +241,42 @@ class Location(Strict):
     bed: Id | None = None
 
 
+class PowerBand(Strict):
+    """A range of power an appliance draws in normal use (idle, heating, ...)."""
+
+    min: float = Field(ge=0)
+    max: float = Field(gt=0)
+
+
 class Appliance(Strict):
     """The appliance behind a metering plug."""
 
     role: PlugRole
     name: Names | None = None
     rated_w: float | None = Field(default=None, gt=0)
+    max_w: float | None = Field(default=None, gt=0)
+    normal_w: list[PowerBand] | None = None
+
+    def max_power(self) -> float | None:
+        """Above this the appliance is overloaded: its own `max_w`, else 110 % of `rated_w` (a heater on
+        mains 5 % above nominal draws 10 % more than its plate says)."""
+        if self.max_w is not None:
+            return self.max_w
+        return round(MAINS_TOLERANCE * self.rated_w, 1) if self.rated_w is not None else None
+
+    def normal_bands(self) -> list[PowerBand]:
+        """Where a boiler's power should lie: its own bands, else standby, and heating from 80 % of
+        `rated_w` up to its maximum."""
+        top = self.max_power()
+        if self.normal_w is not None:
+            return self.normal_w
+        if self.rated_w is None or top is None:
+            return []
+        return [PowerBand(min=0, max=IDLE_W), PowerBand(min=round(0.8 * self.rated_w, 1), max=top)]
+
+
+IDLE_W = 15.0  # a boiler keeping warm draws a few watts for its electronics
+MAINS_TOLERANCE = 1.1
 
 
 class Protocol(StrEnum):
@@ -197,7 +301,8 @@ class Device(Strict):
     name: Names | None = None
     appliance: Appliance | None = None
     role: TemperatureRole | None = None
-    limits: TemperatureLimits | None = None
+    limits: LimitsOverride | None = None
+    exit: bool | None = None
     offline_after: Duration | None = None
     sees: list[Id] = []
 
@@ -222,9 +327,15 @@ def _kind_problems(device: Device) -> list[str]:
     if device.kind is not DeviceKind.POWER_PLUG and device.appliance is not None:
         problems.append("only a power_plug has an appliance")
     if device.kind is DeviceKind.TEMPERATURE_SENSOR and device.role is None:
-        problems.append("a temperature_sensor needs `role` (fridge, freezer, room or hot_water)")
+        problems.append("a temperature_sensor needs `role` (fridge, freezer, room, hot_water or other)")
     if device.sees and not camera:
         problems.append("only a camera `sees` zones")
+    if device.exit is not None and device.kind is not DeviceKind.DOOR_CONTACT:
+        problems.append("only a door_contact is an `exit`")
+    if device.limits is not None and device.kind is not DeviceKind.TEMPERATURE_SENSOR:
+        problems.append("only a temperature_sensor has `limits`")
+    if device.role is not None and device.kind is not DeviceKind.TEMPERATURE_SENSOR:
+        problems.append("only a temperature_sensor has a `role`")
     return problems
 
 
@@ -262,6 +373,7 @@ class Site(Strict):
     buildings: list[Building] = Field(min_length=1)
     devices: list[Device] = []
     staff: list[Staff] = []
+    watches: list["Watch"] = []
 
     @field_validator("timezone")
     @classmethod
@@ -270,9 +382,10 @@ class Site(Strict):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
         return value
 
-    @cached_property
+    @property
     def zone(self) -> ZoneInfo:
-        """The site's time zone."""
+        """The site's time zone (ZoneInfo keeps its own cache; a cached property here would survive a
+        `model_copy` that changes the zone)."""
         return ZoneInfo(self.timezone)
 
     def local(self, at: datetime) -> datetime:
@@ -314,25 +427,76 @@ class Site(Strict):
         return self.profile_by_id.get(bed.care_profile or "") if bed else None
 
     def offline_after(self, device: Device) -> timedelta:
-        """How long a device may stay silent before it counts as offline."""
-        return device.offline_after or self.thresholds.offline_after
+        """How long a device may stay silent before it counts as offline: its own, its kind's, the site's."""
+        kinds = self.thresholds.offline_after_kind
+        return device.offline_after or kinds.get(device.kind) or self.thresholds.offline_after
 
-    def limits_of(self, device: Device) -> TemperatureLimits | None:
-        """Temperature limits of a cold store: its own, else the site's for its role."""
-        if device.limits is not None:
-            return device.limits
-        if device.role is TemperatureRole.FRIDGE:
-            return self.thresholds.fridge
-        if device.role is TemperatureRole.FREEZER:
-            return self.thresholds.freezer
-        return None
+    def limits_of(self, device: Device) -> Limits | None:
+        """Temperature limits of a sensor: the site's for its role, with the device's own values over them."""
+        if device.kind is not DeviceKind.TEMPERATURE_SENSOR:
+            return None
+        base = {TemperatureRole.FRIDGE: self.thresholds.fridge, TemperatureRole.FREEZER: self.thresholds.freezer,
+                TemperatureRole.ROOM: self.thresholds.room_temperature,
+                TemperatureRole.HOT_WATER: self.thresholds.hot_water}.get(device.role or TemperatureRole.OTHER)
+        return base.merged(device.limits) if base else None
+
+    def is_exit(self, device: Device) -> bool:
+        """Whether a door contact guards a way out: said in the file, else any door of an entrance or of a
+        room with an exit zone."""
+        if device.kind is not DeviceKind.DOOR_CONTACT:
+            return False
+        if device.exit is not None:
+            return device.exit
+        room = self.room_by_id.get(device.location.room)
+        return room is not None and (room.type is RoomType.ENTRANCE or any(z.type is ZoneType.EXIT for z in room.zones))
+
+
+class Watch(Strict):
+    """A site's own threshold rule on any numeric field of some devices (a humidity sensor, a medicine fridge)."""
+
+    id: Id
+    name: Names
+    field: str
+    devices: list[Id] = []
+    kind: DeviceKind | None = None
+    limits: Limits
+    window: Window | None = None
+    severity: Severity = Severity.MEDIUM
+
+    @field_validator("field")
+    @classmethod
+    def _numeric(cls, value: str) -> str:
+        numeric = _numeric_fields()
+        if value not in numeric:
+            raise ValueError(f"{value!r} is not a numeric reading field (one of {', '.join(sorted(numeric))})")
+        return value
+
+    @model_validator(mode="after")
+    def _targets(self) -> Self:
+        if not self.devices and self.kind is None:
+            raise ValueError("name the `devices` to watch, or a device `kind`")
+        return self
+
+    def applies_to(self, device: Device) -> bool:
+        """Whether the watch looks at this device."""
+        return device.id in self.devices or (self.kind is not None and device.kind is self.kind)
+
+
+def _numeric_fields() -> set[str]:
+    """Reading fields that hold numbers."""
+    from devices.messages import Reading
+
+    return {name for name, f in Reading.model_fields.items() if f.annotation in (float | None,)
+            or "float" in str(f.annotation)}
 
 
 class ProfileOverrides(Strict):
-    """Settings a named profile (such as `demo`) replaces in every site."""
+    """Settings a named profile (such as `demo`) replaces in every site: schedules, thresholds, and keys of
+    the site's own watches by watch id."""
 
     schedules: dict[str, Any] = {}
     thresholds: dict[str, Any] = {}
+    watches: dict[str, dict[str, Any]] = {}
 
 
 class Facility(Strict):

@@ -32,6 +32,7 @@ class TemperatureRole(StrEnum):
     FREEZER = "freezer"
     ROOM = "room"
     HOT_WATER = "hot_water"
+    OTHER = "other"  # watched only by the site's own `watches`
 
 
 class RoomType(StrEnum):

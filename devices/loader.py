@@ -158,6 +158,11 @@ def _check_site(at: tuple[PathPart, ...], site: Site, topics: Counter[str]) -> F
     zones = {z.id for r in rooms for z in r.zones}
     for j, device in enumerate(site.devices):
         yield from _check_device(at + ("devices", j), site, device, zones, topics)
+    yield from _duplicates(at + ("watches",), [w.id for w in site.watches], "watch id")
+    for j, watch in enumerate(site.watches):
+        for k, device_id in enumerate(watch.devices):
+            if device_id not in site.device_by_id:
+                yield at + ("watches", j, "devices", k), f"no device {device_id!r} in this site"
 
 
 def _check_beds(at: tuple[PathPart, ...], site: Site) -> Iterator[tuple[tuple[PathPart, ...], str]]:
@@ -201,16 +206,22 @@ def _duplicates(at: tuple[PathPart, ...], ids: list[str], what: str) -> Iterator
 
 
 def apply_profile(facility: Facility, name: str, source: str = "<facility>", root: Any = None) -> Facility:
-    """The facility with a named profile's schedules and thresholds laid over every site."""
+    """The facility with a named profile's schedules, thresholds and watch settings laid over every site."""
     if name not in facility.profiles:
         known = ", ".join(sorted(facility.profiles)) or "none"
         raise FacilityError(source, [Problem(("profiles",), _line_of(root, ("profiles",)),
                                              f"no profile {name!r} (known: {known})")])
     overrides = facility.profiles[name]
+    watch_ids = {w.id for site in facility.sites for w in site.watches}
+    unknown = sorted(set(overrides.watches) - watch_ids)
+    if unknown:
+        raise FacilityError(source, [Problem(("profiles", name, "watches"), _line_of(root, ("profiles", name)),
+                                             f"no watch {', '.join(map(repr, unknown))} in any site")])
     data = facility.model_dump(by_alias=True, mode="json")
     for site in data["sites"]:
         site["schedules"] = {**site["schedules"], **overrides.schedules}
         site["thresholds"] = {**site["thresholds"], **overrides.thresholds}
+        site["watches"] = [{**w, **overrides.watches.get(w["id"], {})} for w in site["watches"]]
     try:
         return Facility.model_validate(data)
     except ValidationError as exc:

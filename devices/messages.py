@@ -40,6 +40,9 @@ class Reading(BaseModel):
     temperature_c: float | None = Field(default=None, ge=-80, le=200)
     humidity_pct: Percent | None = None
     battery_pct: Percent | None = None
+    # The device's own availability message (MQTT Last Will, or the bridge's verdict for it): False means the
+    # vendor or bridge says the device is offline now, without waiting for its silence.
+    online: bool | None = None
 
     def fields(self) -> dict[str, Any]:
         """The fields the device actually reported."""

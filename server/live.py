@@ -5,10 +5,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server import suppressions
 from server.alerts.service import Status
 from server.context import Context
 from server.events import Event
-from server.models import Alert, DeviceState, Edge
+from server.models import Alert, DeviceState, Edge, Suppression
 from server.pipeline import Changes
 from server.views import alert_out, device_out
 
@@ -22,6 +23,26 @@ def broadcast_alerts(ctx: Context, alerts: list[Alert]) -> None:
     events = [Event("alert", {lang: alert_out(a, ctx.facility, lang, with_events=False).model_dump(mode="json")
                               for lang in LANGUAGES}, a.site) for a in alerts]
     ctx.hub.publish_threadsafe(events)
+
+
+def broadcast_suppressions(ctx: Context) -> None:
+    """Send every screen the silences, maintenance windows and drills now in force."""
+    if ctx.hub is None:
+        return
+    with ctx.sessions() as db:
+        rows = suppressions.current(db, ctx.clock())
+    by_site: dict[str, list[dict[str, Any]]] = {s.id: [] for s in ctx.facility.sites}
+    for row in rows:
+        by_site.setdefault(row.site, []).append(suppression_out(row))
+    ctx.hub.publish_threadsafe([Event("suppressions", {lang: items for lang in LANGUAGES}, site)
+                                for site, items in by_site.items()])
+
+
+def suppression_out(row: Suppression) -> dict[str, Any]:
+    """A suppression as the screen shows it."""
+    return {"id": row.id, "site": row.site, "mode": row.mode, "scope": row.scope, "target": row.target,
+            "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(), "author": row.author,
+            "reason": row.reason}
 
 
 def on_changes(ctx: Context, changes: Changes) -> None:
@@ -73,4 +94,5 @@ def snapshot(ctx: Context, db: Session, language: str, site: str | None = None) 
                    for a in db.scalars(alerts)],
         "devices": [device_out(d, ctx.facility, language).model_dump(mode="json") for d in db.scalars(devices)],
         "edges": [edge_out(e) for e in db.scalars(edges)],
+        "suppressions": [suppression_out(s) for s in suppressions.current(db, ctx.clock(), site)],
     }

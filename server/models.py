@@ -1,4 +1,5 @@
-"""Tables: observations, device registry, dead letters, alerts and their history, users, rule state."""
+"""Tables: observations, device registry, dead letters, alerts and their history, users, rule state,
+suppressions (silence, maintenance, drill) and care events."""
 
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,7 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     site: Mapped[str] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(160))  # a device, a bed, a room, `<bed>/hr`, `<device>/<watch>`
     severity: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="open")
     cleared: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -95,6 +96,9 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(32))
+    # Raised under a silence or inside a drill: recorded like any alert, but not a real alarm to notify.
+    muted: Mapped[str | None] = mapped_column(String(16))
+    suppression_id: Mapped[int | None] = mapped_column(ForeignKey("suppressions.id", name="fk_alerts_suppression_id"))
 
     events: Mapped[list["AlertEvent"]] = relationship(back_populates="alert", order_by="AlertEvent.id")
 
@@ -146,3 +150,38 @@ class RuleState(Base):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
+class Suppression(Base):
+    """A time-boxed silence, maintenance window or drill, with who set it and why; kept after it ends."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # silence, maintenance, drill
+    scope: Mapped[str] = mapped_column(String(16))  # site, room, zone, device, rule
+    target: Mapped[str | None] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CareEvent(Base):
+    """Care given that rules count on, logged by staff: a resident turned (repositioned), by whom and when."""
+
+    __tablename__ = "care_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    bed: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_care_events_site_bed_at", "site", "bed", "at"),)

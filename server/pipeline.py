@@ -4,6 +4,8 @@ One pipeline thread owns the rule engine and the device registry, so rules never
 """
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,11 +25,14 @@ from server.registry import Registry, edge_heartbeat, edge_status
 from server.rules import ALL
 from server.rules.base import Clear, Obs, Raise, Rule
 from server.rules.engine import Fired, RuleEngine
+from server.suppressions import Mutes
 
 log = logging.getLogger(__name__)
 
 # An edge clock running ahead must not schedule rule timers in the future.
 MAX_CLOCK_AHEAD = timedelta(seconds=5)
+# Suppressions start and end by the clock too; the API asks for a reload at once when it changes them.
+MUTES_RELOAD = timedelta(seconds=30)
 
 
 @dataclass
@@ -58,13 +63,33 @@ class Pipeline:
         # (site, rule, subject) that may have an unresolved alert: a superset (staff resolve through the
         # API), so a Clear for anything outside it needs no query.
         self.maybe_open: set[tuple[str, str, str]] = set()
+        self.mutes = Mutes(facility)
+        self._mutes_at: datetime | None = None
+        self._reload_mutes = threading.Event()
+        # Observations made on the screen (a caregiver logging a turn), handed over to this thread.
+        self.local: queue.SimpleQueue[Obs] = queue.SimpleQueue()
 
     def load(self) -> None:
-        """Read rule state, timers and the device registry; register new devices of the facility file."""
+        """Read rule state, timers, suppressions and the device registry; register new devices of the file."""
         with self.sessions.begin() as session:
             self.engine.load(session)
             self.registry.load(session)
             self.maybe_open = service.unresolved_keys(session)
+            self._load_mutes(session, self.clock())
+
+    def suppressions_changed(self) -> None:
+        """Called from any thread after a suppression was committed: reload them on the next tick."""
+        self._reload_mutes.set()
+
+    def submit(self, obs: Obs) -> None:
+        """Hand an observation made outside MQTT to the rules; any thread may call it."""
+        self.local.put(obs)
+
+    def _load_mutes(self, session: Session, now: datetime) -> None:
+        """Read the suppressions in force."""
+        self._reload_mutes.clear()
+        self.mutes.load(session, now)
+        self._mutes_at = now
 
     def process(self, messages: list[Message]) -> Changes:
         """Store and evaluate one batch in one transaction; raises if the database refuses (nothing is acked)."""
@@ -72,6 +97,8 @@ class Pipeline:
         decoded = [decode(m, self.facility) for m in messages]
         changes = Changes()
         with self.sessions.begin() as session:
+            if self._reload_mutes.is_set():  # set by the API after its commit: this batch already obeys it
+                self._load_mutes(session, now)
             fired = self._observations(session, [d for d in decoded if isinstance(d, Incoming)], now, changes)
             fired += self._others(session, decoded, now, changes)
             self._apply(session, fired, now, changes)
@@ -84,7 +111,12 @@ class Pipeline:
         """Fire due rule timers and mark silent devices offline, in one transaction."""
         now = now or self.clock()
         changes = Changes()
-        fired = self.engine.fire_due(now) + self.registry.check_offline(now)
+        stale = self._reload_mutes.is_set() or self._mutes_at is None or now - self._mutes_at >= MUTES_RELOAD
+        if stale:
+            with self.sessions() as session:
+                self._load_mutes(session, now)
+        fired = self._local(now) + self.engine.fire_due(now)
+        fired += self.registry.check_offline(now, skip=lambda site, dev: self.mutes.in_maintenance(site, dev, now))
         if not fired and not self.registry.take_changed():
             return changes
         with self.sessions.begin() as session:
@@ -93,6 +125,16 @@ class Pipeline:
             self.registry.flush(session)
             self.engine.flush(session)
         return changes
+
+    def _local(self, now: datetime) -> list[Fired]:
+        """Run the observations handed over by other threads."""
+        fired: list[Fired] = []
+        while True:
+            try:
+                obs = self.local.get_nowait()
+            except queue.Empty:
+                return fired
+            fired += self.engine.observe(obs)
 
     def next_due(self) -> datetime | None:
         """When the pipeline must wake for a timer, at the latest."""
@@ -131,7 +173,7 @@ class Pipeline:
             env = item.envelope
             at = min(env.at, now + MAX_CLOCK_AHEAD)
             fired += self.registry.seen(item.site.id, item.device.id, at, row["data"], env.seq)
-            if env.data is not None:
+            if env.data is not None and not self.mutes.in_maintenance(item.site.id, item.device, at):
                 fired += self.engine.observe(Obs(item.site, item.device, at, env.data))
             changes.devices.add((item.site.id, item.device.id))
         return fired
@@ -158,7 +200,9 @@ class Pipeline:
         for f in fired:
             key = (f.site, f.rule, f.action.subject)
             if isinstance(f.action, Raise):
-                alert = service.apply_raise(session, site=f.site, rule=f.rule, action=f.action, at=now)
+                muted = self.mutes.muting(f.site, f.rule, f.action, now)
+                alert = service.apply_raise(session, site=f.site, rule=f.rule, action=f.action, at=now,
+                                            muted=(muted.mode.value, muted.id) if muted else None)
                 metrics.ALERTS_RAISED.labels(f.rule).inc()
                 changes.alerts.append(alert)
                 self.maybe_open.add(key)

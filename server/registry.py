@@ -1,5 +1,6 @@
 """Device registry: last seen, online, battery and latest reading of every device, and who went silent."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,17 +58,35 @@ class Registry:
                     session.add(DeviceState(**_row(entry)))
 
     def seen(self, site: str, device: str, at: datetime, fields: dict[str, Any], seq: int) -> list[Fired]:
-        """Record an observation; a device that was offline comes back (its alert clears)."""
+        """Record an observation; a device that was offline comes back (its alert clears). A device whose own
+        availability message (Last Will) says offline goes offline at once."""
         entry = self.entries[(site, device)]
-        back = not entry.online and entry.last_seen is not None
-        entry.last_seen = max(entry.last_seen, at) if entry.last_seen else at
-        entry.online = True
-        entry.state = {**entry.state, **fields}
-        entry.battery_pct = fields.get("battery_pct", entry.battery_pct)
         entry.last_seq = seq
         entry.observations += 1
         self._dirty.add((site, device))
+        if fields.get("online") is False:
+            return self._said_offline(site, device, entry, at)
+        if set(fields) == {"online"}:
+            # Retained "online" messages come again at every edge reconnect: proof of nothing. Only a
+            # reading from the device itself shows it is alive.
+            return []
+        back = not entry.online and entry.last_seen is not None
+        entry.last_seen = max(entry.last_seen, at) if entry.last_seen else at
+        entry.online = True
+        entry.state = {**entry.state, **{k: v for k, v in fields.items() if k != "online"}}
+        entry.battery_pct = fields.get("battery_pct", entry.battery_pct)
         return [Fired(site, DEVICE_OFFLINE, Clear(device))] if back else []
+
+    def _said_offline(self, site: str, device_id: str, entry: Entry, at: datetime) -> list[Fired]:
+        """The vendor's availability message says the device is gone: no need to wait for its silence."""
+        device = self.facility.site_by_id[site].device_by_id[device_id]
+        was_online = entry.online or entry.last_seen is None
+        entry.online = False
+        entry.last_seen = entry.last_seen or at  # offline from now on; its silence is not counted again
+        if not was_online:
+            return []
+        details = {**_silence(entry), "said_offline_at": at.isoformat()}
+        return [Fired(site, DEVICE_OFFLINE, Raise(device_id, _offline_severity(device), device.location.room, details))]
 
     def rejected(self, site: str, device: str) -> None:
         """Count a message of a known device that could not be used."""
@@ -76,13 +95,14 @@ class Registry:
             entry.rejected += 1
             self._dirty.add((site, device))
 
-    def check_offline(self, now: datetime) -> list[Fired]:
-        """Devices silent for longer than their `offline_after` go offline and raise an alert."""
+    def check_offline(self, now: datetime, skip: Callable[[str, Device], bool] = lambda s, d: False) -> list[Fired]:
+        """Devices silent for longer than their `offline_after` go offline and raise an alert (unless `skip`:
+        a device in maintenance is expected to be quiet)."""
         fired: list[Fired] = []
         for (site_id, device_id), entry in self.entries.items():
             site = self.facility.site_by_id[site_id]
             device = site.device_by_id.get(device_id)
-            if device is None or (not entry.online and entry.last_seen is not None):
+            if device is None or (not entry.online and entry.last_seen is not None) or skip(site_id, device):
                 continue
             # Count silence from our own start too: after a restart the broker's backlog needs a moment.
             reference = max(entry.last_seen or self.started_at, self.started_at)

@@ -44,6 +44,8 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: str | None
+    muted: str | None = None  # "silence" or "drill": recorded, not an alarm
+    suppression_id: int | None = None
     events: list[AlertEventOut] = []
 
 
@@ -73,13 +75,14 @@ def alert_out(alert: Alert, facility: Facility, language: str, *, with_events: b
         if with_events else []
     return AlertOut(
         id=alert.id, site=alert.site, site_name=site.name.get(language) if site else alert.site,
-        rule=alert.rule, title=rule_title(alert.rule, language),
+        rule=alert.rule, title=_title(alert, language),
         subject=alert.subject, subject_name=subject_name(site, alert.subject, language),
         severity=alert.severity, status=alert.status, cleared=alert.cleared, room=alert.room,
         room_name=room_name(site, alert.room, language), details=alert.details or {},
         occurrences=alert.occurrences, raised_at=alert.raised_at, last_raised_at=alert.last_raised_at,
         cleared_at=alert.cleared_at, acked_at=alert.acked_at, acked_by=alert.acked_by,
-        resolved_at=alert.resolved_at, resolved_by=alert.resolved_by, resolution=alert.resolution, events=events,
+        resolved_at=alert.resolved_at, resolved_by=alert.resolved_by, resolution=alert.resolution,
+        muted=alert.muted, suppression_id=alert.suppression_id, events=events,
     )
 
 
@@ -96,6 +99,14 @@ def device_out(row: DeviceState, facility: Facility, language: str) -> DeviceOut
     )
 
 
+def _title(alert: Alert, language: str) -> str:
+    """The rule's title; a site's own watch is called by its name."""
+    name = (alert.details or {}).get("name") if alert.rule == "watch" else None
+    if isinstance(name, dict) and name.get(language):
+        return str(name[language])
+    return rule_title(alert.rule, language)
+
+
 def room_name(site: Site | None, room: str | None, language: str) -> str | None:
     """A room's display name."""
     if site is None or room is None:
@@ -110,6 +121,13 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         return subject
     if subject == "edge":
         return word("site_gateway", language)
+    if "/" in subject:  # `<bed>/hr` for a vital sign, `<device>/<watch>` for a site's own threshold
+        head, part = subject.split("/", 1)
+        watch = next((w for w in site.watches if w.id == part), None)
+        return f"{subject_name(site, head, language)} · {watch.name.get(language) if watch else word(part, language)}"
+    room = site.room_by_id.get(subject)
+    if room is not None:
+        return room.name.get(language)
     bed = site.bed_by_id.get(subject)
     if bed is not None:
         return bed.name.get(language) if bed.name else bed.id

@@ -1,4 +1,4 @@
-"""Helpers shared by the vendor formats: JSON decoding with clear reasons."""
+"""Helpers shared by the vendor formats: text and JSON decoding with clear reasons."""
 
 import json
 from typing import Any, TypeVar
@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from devices.messages import MAX_PAYLOAD_BYTES, Reading
-from devices.protocols import ProtocolError
+from devices.protocols import Outgoing, ProtocolError
 
 M = TypeVar("M", bound=BaseModel)
 Fields = dict[str, Any]
@@ -17,16 +17,21 @@ def _no_constants(name: str) -> float:
     raise ProtocolError(f"payload holds {name}, which is not a JSON number")
 
 
-def json_object(payload: bytes) -> dict[str, Any]:
-    """Decode a payload that must be one JSON object, or raise ProtocolError saying why not."""
+def text(payload: bytes) -> str:
+    """Decode a payload that must be UTF-8 text under the size limit, or raise ProtocolError saying why not."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
     try:
-        text = payload.decode("utf-8")
+        return payload.decode("utf-8")
     except UnicodeDecodeError:
         raise ProtocolError("payload is not UTF-8") from None
+
+
+def json_object(payload: bytes) -> dict[str, Any]:
+    """Decode a payload that must be one JSON object, or raise ProtocolError saying why not."""
+    decoded = text(payload)
     try:
-        value = json.loads(text, parse_constant=_no_constants)
+        value = json.loads(decoded, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"payload is not JSON: {exc.msg} at char {exc.pos}") from None
     except RecursionError:
@@ -35,6 +40,31 @@ def json_object(payload: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProtocolError(f"payload is JSON {type(value).__name__}, an object was expected")
     return value
+
+
+def availability(payload: bytes, online: str, offline: str) -> Reading | None:
+    """Reading(online=...) from a plain-text availability message that must be exactly `online` or `offline`.
+
+    An empty payload says nothing: it is how a retained message is deleted (a device renamed or removed).
+    """
+    said = text(payload)
+    if not said:
+        return None
+    if said not in (online, offline):
+        raise ProtocolError(f"availability must be {online!r} or {offline!r}")
+    return Reading(online=said == online)
+
+
+def reports(reading: Reading) -> bool:
+    """Whether `reading` says more than availability: a device announced gone publishes no state."""
+    return reading.online is None or len(reading.fields()) > 1
+
+
+def in_order(online: bool | None, announce: Outgoing, state: list[Outgoing]) -> list[Outgoing]:
+    """State and availability as a device sends them: back online before it reports, gone after its last report."""
+    if online is None:
+        return state
+    return [announce, *state] if online else [*state, announce]
 
 
 def reading(fields: dict[str, Any]) -> Reading | None:

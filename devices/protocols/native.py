@@ -1,4 +1,7 @@
-"""carewatch's own format: the device publishes the Reading fields as one JSON object on its topic."""
+"""carewatch's own format: the device publishes the Reading fields as one JSON object on its topic.
+
+Availability is a field like any other: a device's MQTT Last Will is `{"online": false}` on its own topic.
+"""
 
 from devices.kinds import DeviceKind
 from devices.messages import Reading

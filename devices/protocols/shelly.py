@@ -5,6 +5,10 @@ on, the whole Switch status is published on `<topic_prefix>/status/switch:0`; RP
 (`NotifyStatus`, `NotifyFullStatus`) go to `<topic_prefix>/events/rpc`, a NotifyStatus carrying only
 what changed. Switch status: `output` (bool), `apower` (W), `voltage` (V), `current` (A),
 `aenergy.total` (Wh), `temperature.tC` (the relay's own temperature, not the room's: not read).
+
+Availability: the device publishes `true` on `<topic_prefix>/online` when it connects and leaves `false`
+there as its MQTT Last Will (the will of a Gen2 CONNECT, as ioBroker.shelly logs it: topic
+`shellypro2pm-30c6f7850a64/online`, payload `false`, not retained). Shelly makes no bed sensors.
 """
 
 from datetime import datetime
@@ -14,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from devices.kinds import DeviceKind
 from devices.messages import Reading, utcnow
 from devices.protocols import Outgoing, ProtocolError
-from devices.protocols.common import Fields, dumps, json_object, reading, strict
+from devices.protocols.common import Fields, availability, dumps, in_order, json_object, reading, reports, strict
 
 KINDS = frozenset({DeviceKind.POWER_PLUG})
 STATUS_SUFFIX = "/status/switch:0"
 EVENTS_SUFFIX = "/events/rpc"
+ONLINE_SUFFIX = "/online"
 # Both carry component status: NotifyFullStatus is sent on (re)connect, NotifyStatus on every change.
 STATUS_METHODS = frozenset({"NotifyStatus", "NotifyFullStatus"})
 MAINS_HZ = 50.0  # the facility's grid (CN); the device reports it, carewatch does not read it
@@ -69,10 +74,13 @@ class ShellyFormat:
 
     def subscriptions(self, device_topic: str) -> list[str]:
         """The facility file names the device's MQTT topic prefix."""
-        return [device_topic + STATUS_SUFFIX, device_topic + EVENTS_SUFFIX]
+        return [device_topic + STATUS_SUFFIX, device_topic + EVENTS_SUFFIX, device_topic + ONLINE_SUFFIX]
 
     def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
-        """Reading from a switch status or a status notification; other notifications say nothing."""
+        """Reading from a switch status, a status notification or the Last Will; other notifications say nothing."""
+        if topic.endswith(ONLINE_SUFFIX):
+            said = availability(payload, "true", "false")
+            return said if kind in KINDS else None
         if not topic.endswith((STATUS_SUFFIX, EVENTS_SUFFIX)):
             return None
         data = json_object(payload)
@@ -83,10 +91,12 @@ class ShellyFormat:
         return _notification(data)
 
     def render(self, kind: DeviceKind, reading: Reading, device_topic: str) -> list[Outgoing]:
-        """The switch status the device publishes; measurements the reading lacks are left out."""
+        """The switch status (and availability) the device publishes; measurements the reading lacks are left out."""
         if kind not in KINDS:
             raise ProtocolError(f"shelly has no {kind} devices")
-        return [Outgoing(device_topic + STATUS_SUFFIX, dumps(_status(reading, utcnow())))]
+        announce = Outgoing(device_topic + ONLINE_SUFFIX, b"true" if reading.online else b"false")
+        status = [Outgoing(device_topic + STATUS_SUFFIX, dumps(_status(reading, utcnow())))] if reports(reading) else []
+        return in_order(reading.online, announce, status)
 
 
 def _notification(data: Fields) -> Reading | None:

@@ -4,6 +4,10 @@ Per the Tasmota docs (tasmota.github.io/docs): SENSOR holds `ENERGY` on metering
 Voltage V, Current A, Total kWh) and one object per temperature sensor (`DS18B20`, `AM2301`,
 `SHT3X`, `BME280`, ... each with `Temperature`, maybe `Humidity`) with `TempUnit` "C" or "F";
 STATE holds the relay as `POWER` (one relay) or `POWER1`, `POWER2`, ... as "ON"/"OFF".
+
+Availability: on connecting the device publishes `Online`, retained, on `tele/<topic>/LWT` and leaves
+`Offline` there as its MQTT Last Will (MQTT_LWT_ONLINE / MQTT_LWT_OFFLINE of my_user_config.h,
+MqttConnected in xdrv_02_mqtt.ino). Tasmota drives no bed sensors.
 """
 
 from datetime import datetime
@@ -14,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from devices.kinds import DeviceKind
 from devices.messages import Reading, utcnow
 from devices.protocols import Outgoing, ProtocolError
-from devices.protocols.common import Fields, dumps, json_object, reading, strict
+from devices.protocols.common import Fields, availability, dumps, in_order, json_object, reading, reports, strict
 
 SENSOR_SUFFIX = "/SENSOR"
 STATE_SUFFIX = "/STATE"
+LWT_SUFFIX = "/LWT"
 KINDS = frozenset({DeviceKind.POWER_PLUG, DeviceKind.TEMPERATURE_SENSOR})
 # ESP32 builds report the chip's own temperature as {"ESP32": {"Temperature": 52.8}}: never a fridge's.
 CHIP_KEYS = frozenset({"ESP32", "ESP8266"})
@@ -77,10 +82,14 @@ class TasmotaFormat:
 
     def subscriptions(self, device_topic: str) -> list[str]:
         """The facility file names the device's %topic%."""
-        return [f"tele/{device_topic}{SENSOR_SUFFIX}", f"tele/{device_topic}{STATE_SUFFIX}"]
+        return [f"tele/{device_topic}{suffix}" for suffix in (SENSOR_SUFFIX, STATE_SUFFIX, LWT_SUFFIX)]
 
     def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
-        """Reading from a SENSOR or STATE message; None when it holds nothing for this kind."""
+        """Reading from a SENSOR, STATE or LWT message; None when it holds nothing for this kind."""
+        if topic.endswith(LWT_SUFFIX):
+            # An empty LWT is no verdict: with SetOption10 0 (the default) a device given a new topic clears the old.
+            said = availability(payload, "Online", "Offline")
+            return said if kind in KINDS else None
         if not topic.endswith((SENSOR_SUFFIX, STATE_SUFFIX)):
             return None
         data = json_object(payload)
@@ -99,10 +108,13 @@ class TasmotaFormat:
         if kind not in KINDS:
             raise ProtocolError(f"tasmota has no {kind} devices")
         now = utcnow()
-        messages = [(SENSOR_SUFFIX, _sensor(kind, reading, now))]
+        messages = [(SENSOR_SUFFIX, _sensor(kind, reading, now))] if reports(reading) else []
         if kind is DeviceKind.POWER_PLUG and reading.on is not None:
             messages.append((STATE_SUFFIX, _state(reading.on, now)))
-        return [Outgoing(f"tele/{device_topic}{suffix}", dumps(body)) for suffix, body in messages]
+        said = b"Online" if reading.online else b"Offline"
+        announce = Outgoing(f"tele/{device_topic}{LWT_SUFFIX}", said, retain=True)
+        state = [Outgoing(f"tele/{device_topic}{suffix}", dumps(body)) for suffix, body in messages]
+        return in_order(reading.online, announce, state)
 
 
 def _sensor_fields(kind: DeviceKind, data: Fields) -> Fields:

@@ -2,7 +2,13 @@
 
 Keys and units are those of the "Exposes" section of each zigbee2mqtt.io/devices page: occupancy
 or presence, contact (true = closed), water_leak, smoke, temperature (°C), humidity (%), action,
-state "ON"/"OFF", power (W), voltage (V), current (A), energy (kWh), battery (%).
+state "ON"/"OFF", power (W), voltage (V), current (A), energy (kWh), battery (%); a bed mat or radar
+that senses the sleeper stir says `movement` or `motion` (bool).
+
+With availability on, the bridge publishes its verdict on each device, retained, on
+`<base_topic>/<friendly_name>/availability` (zigbee2mqtt.io/guide/configuration/device-availability.html):
+`{"state": "online"}` / `{"state": "offline"}` since 1.24, the only form since 2.0; plain `online` /
+`offline` before that (the `legacy_availability_payload` default of 1.x).
 """
 
 from collections.abc import Callable
@@ -13,11 +19,22 @@ from pydantic import BaseModel, ConfigDict
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 from devices.protocols import Outgoing, ProtocolError
-from devices.protocols.common import Fields, dumps, json_object, reading, strict
+from devices.protocols.common import (
+    Fields,
+    availability,
+    dumps,
+    in_order,
+    json_object,
+    reading,
+    reports,
+    strict,
+    text,
+)
 
 # No zigbee2mqtt preset names breathing rate: vital-sign mats and radars use one of these.
 BREATHING_KEYS = ("breathing_rate", "respiration_rate", "respiratory_rate", "breath_rate")
 VITALS_KEYS = ("occupancy", "presence", "heart_rate", *BREATHING_KEYS)
+AVAILABILITY_SUFFIX = "/availability"
 LINKQUALITY = 132  # what a device a hop or two from the coordinator typically reports
 
 
@@ -33,6 +50,8 @@ class State(BaseModel):
     respiration_rate: float | None = None
     respiratory_rate: float | None = None
     breath_rate: float | None = None
+    movement: bool | None = None
+    motion: bool | None = None
     contact: bool | None = None
     water_leak: bool | None = None
     smoke: bool | None = None
@@ -47,6 +66,14 @@ class State(BaseModel):
     battery: float | None = None
 
 
+class Availability(BaseModel):
+    """The bridge's availability message for one device."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    state: Literal["online", "offline"]
+
+
 class Zigbee2MqttFormat:
     """`{"occupancy": true, "battery": 92, "linkquality": 116, ...}` on `zigbee2mqtt/<name>`."""
 
@@ -57,10 +84,16 @@ class Zigbee2MqttFormat:
 
     def subscriptions(self, device_topic: str) -> list[str]:
         """The facility file names the full topic, base topic included: it may differ per site."""
-        return [device_topic]
+        # zigbee2mqtt allows such a friendly name, but its state could not be told from another's availability.
+        if device_topic.endswith(AVAILABILITY_SUFFIX):
+            raise ProtocolError(f"a zigbee2mqtt device topic cannot end with {AVAILABILITY_SUFFIX}")
+        return [device_topic, device_topic + AVAILABILITY_SUFFIX]
 
     def parse(self, kind: DeviceKind, topic: str, payload: bytes) -> Reading | None:
         """Reading from the keys this kind uses; the others (linkquality, update, ...) are ignored."""
+        if topic.endswith(AVAILABILITY_SUFFIX):
+            said = _availability(payload)
+            return said if kind in KINDS else None
         data = json_object(payload)
         if kind not in KINDS:
             return None
@@ -74,7 +107,21 @@ class Zigbee2MqttFormat:
             raise ProtocolError(f"zigbee2mqtt has no {kind} devices")
         keys = {k: v for k, v in RENDER[kind](reading).items() if v is not None}
         state = {**keys, **_battery_keys(kind, reading), "linkquality": LINKQUALITY}
-        return [Outgoing(device_topic, dumps(state))]
+        messages = [Outgoing(device_topic, dumps(state))] if reports(reading) else []
+        said = {"state": "online" if reading.online else "offline"}
+        # The bridge retains its verdict, so a subscriber that comes later still learns it.
+        announce = Outgoing(device_topic + AVAILABILITY_SUFFIX, dumps(said), retain=True)
+        return in_order(reading.online, announce, messages)
+
+
+def _availability(payload: bytes) -> Reading | None:
+    """Reading(online=...) from the JSON availability message or the legacy plain text one."""
+    if text(payload).startswith("{"):
+        return Reading(online=strict(Availability, json_object(payload)).state == "online")
+    try:
+        return availability(payload, "online", "offline")
+    except ProtocolError:
+        raise ProtocolError('availability must be {"state": "online"|"offline"} or plain online/offline') from None
 
 
 def _flip(value: bool | None) -> bool | None:
@@ -87,6 +134,12 @@ def _parse_vitals(s: State) -> Fields:
     breathing = next((getattr(s, k) for k in BREATHING_KEYS if getattr(s, k) is not None), None)
     occupied = s.occupancy if s.occupancy is not None else s.presence
     return {"occupied": occupied, "heart_rate_bpm": s.heart_rate, "respiration_rpm": breathing}
+
+
+def _parse_bed(s: State) -> Fields:
+    """A bed mat's vitals, and whether it felt the sleeper move (the rules count that as a turn)."""
+    movement = s.movement if s.movement is not None else s.motion
+    return {**_parse_vitals(s), "movement": movement}
 
 
 def _parse_sos(s: State) -> Fields:
@@ -133,7 +186,7 @@ def _battery_keys(kind: DeviceKind, r: Reading) -> Fields:
 
 
 PARSE: dict[DeviceKind, Callable[[State], Fields]] = {
-    DeviceKind.BED_SENSOR: _parse_vitals,
+    DeviceKind.BED_SENSOR: _parse_bed,
     DeviceKind.PRESENCE_SENSOR: _parse_vitals,
     DeviceKind.DOOR_CONTACT: lambda s: {"open": _flip(s.contact)},
     DeviceKind.LEAK_SENSOR: lambda s: {"leak": s.water_leak},
@@ -147,6 +200,7 @@ RENDER: dict[DeviceKind, Callable[[Reading], Fields]] = {
         "occupancy": r.occupied,
         "heart_rate": r.heart_rate_bpm,
         "breathing_rate": r.respiration_rpm,
+        "movement": r.movement,
     },
     DeviceKind.PRESENCE_SENSOR: lambda r: {
         "presence": r.occupied,
@@ -164,7 +218,7 @@ RENDER: dict[DeviceKind, Callable[[Reading], Fields]] = {
 # millivolts (zigbee2mqtt's "Voltage of the battery in millivolts"): only a plug's voltage is mains volts.
 BATTERY_KINDS = frozenset(PARSE) - {DeviceKind.POWER_PLUG}
 KEYS: dict[DeviceKind, tuple[str, ...]] = {
-    DeviceKind.BED_SENSOR: (*VITALS_KEYS, "battery"),
+    DeviceKind.BED_SENSOR: (*VITALS_KEYS, "movement", "motion", "battery"),
     DeviceKind.PRESENCE_SENSOR: (*VITALS_KEYS, "battery"),
     DeviceKind.DOOR_CONTACT: ("contact", "battery"),
     DeviceKind.LEAK_SENSOR: ("water_leak", "battery"),

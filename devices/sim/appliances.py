@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from random import Random
 
+from devices.facility import Appliance
 from devices.sim.device import SimDevice
 
 NOMINAL_V = 225.0
@@ -42,12 +43,15 @@ class Meter:
 
 
 class Boiler:
-    """The electric water boiler: heats at full power for a few minutes, then idles for longer."""
+    """The electric water boiler: heats for a few minutes, then idles for longer.
 
-    def __init__(self, meter: Meter, rng: Random, rated_w: float | None) -> None:
+    Both stay well inside its normal bands (boiler_abnormal) and heating stays under the rating (overload):
+    an element's draw follows the mains voltage, a few percent under its rating at 220-230 V.
+    """
+
+    def __init__(self, meter: Meter, rng: Random, appliance: Appliance | None) -> None:
         self.meter, self.rng = meter, rng
-        self.heating_w = rated_w or BOILER_W
-        meter.standby_w = BOILER_IDLE_W
+        self.heating, meter.standby_w = _boiler_draw(appliance)
         self.switch_at: datetime | None = None
 
     def advance(self, now: datetime, dt: float) -> None:
@@ -56,18 +60,36 @@ class Boiler:
             self.switch_at = now + timedelta(minutes=self.rng.uniform(0, 10))
         elif now >= self.switch_at:
             heating = self.meter.level == 0
-            self.meter.level = self.heating_w if heating else 0.0
+            self.meter.level = self.rng.uniform(*self.heating) if heating else 0.0
             minutes = self.rng.uniform(3, 8) if heating else self.rng.uniform(10, 30)
             self.switch_at = now + timedelta(minutes=minutes)
         self.meter.advance(now, dt)
 
 
+def _boiler_draw(appliance: Appliance | None) -> tuple[tuple[float, float], float]:
+    """(heating range, standby) in W: the middle of its highest and lowest normal bands, heating under rated_w."""
+    bands = appliance.normal_bands() if appliance else []
+    if not bands:
+        return (0.9 * BOILER_W, 0.96 * BOILER_W), BOILER_IDLE_W
+    top, idle = max(bands, key=lambda b: b.max), min(bands, key=lambda b: b.min)
+    width = top.max - top.min
+    high = top.max - 0.2 * width
+    if appliance and appliance.rated_w:
+        high = min(high, 0.96 * appliance.rated_w)  # 1 % ripple on top stays under the rating
+    low = min(top.min + 0.2 * width, high)
+    idle_width = idle.max - idle.min
+    standby = min(max(BOILER_IDLE_W, idle.min + 0.2 * idle_width), idle.max - 0.2 * idle_width)
+    return (low, high), standby
+
+
 class SteadyLoad:
-    """Any other plugged-in appliance: a small, steady draw."""
+    """Any other plugged-in appliance: a small, steady draw, well under its rating."""
 
     def __init__(self, meter: Meter, rng: Random) -> None:
         self.meter = meter
-        meter.level = rng.uniform(5, 60)
+        appliance = meter.sim.device.appliance
+        rated = appliance.rated_w if appliance and appliance.rated_w else None
+        meter.level = min(rng.uniform(5, 60), 0.5 * rated) if rated else rng.uniform(5, 60)
 
     def advance(self, now: datetime, dt: float) -> None:
         """Only the meter moves."""

@@ -1,4 +1,4 @@
-"""The rest of the building: exit doors used by day, room presence outside kitchens, quiet safety sensors."""
+"""The rest of the building: exit doors used by day, room presence, quiet safety sensors, draining batteries."""
 
 from datetime import datetime, timedelta
 from random import Random
@@ -48,7 +48,7 @@ def inside_day(site: Site, *instants: datetime) -> bool:
 
 
 class RoomPresence:
-    """A presence sensor outside the kitchen: someone is about by day, nobody at night."""
+    """A presence sensor outside kitchens and bathrooms: someone is about by day, nobody at night."""
 
     def __init__(self, sim: SimDevice, site: Site) -> None:
         self.sim, self.site = sim, site
@@ -69,3 +69,19 @@ def quiet(sim: SimDevice) -> None:
     """Leak, smoke and SOS devices: nothing happens unless a scenario says so."""
     sim.set(**QUIET_STATE.get(sim.device.kind, {}))
 
+
+class Batteries:
+    """Battery devices: each charge falls a fraction of a percent a day, from wherever it stands (a new battery)."""
+
+    def __init__(self, sims: list[SimDevice], rng: Random) -> None:
+        self.sims = sims
+        self.per_second = {s.id: rng.uniform(0.1, 0.5) / 86400 for s in sims}  # a coin cell lasts a year or two
+        for sim in sims:
+            sim.set(battery_pct=float(rng.randint(55, 100)))
+
+    def advance(self, now: datetime, dt: float) -> None:
+        """Drain every battery by the time passed."""
+        for sim in self.sims:
+            charge = sim.base.get("battery_pct")
+            if charge is not None:
+                sim.set(battery_pct=max(0.0, charge - self.per_second[sim.id] * dt))

@@ -1,14 +1,17 @@
-"""The cast of the plausible day: one actor per resident, kitchen, cold store, boiler, door and sensor."""
+"""The cast of the plausible day: residents, kitchen, bathrooms, cold stores, rooms, boiler, doors and sensors."""
 
 from datetime import datetime
 from random import Random
 from typing import Protocol
 
 from devices.facility import Site
-from devices.kinds import DeviceKind, PlugRole, RoomType
+from devices.kinds import DeviceKind, PlugRole, RoomType, TemperatureRole
 from devices.sim.appliances import Boiler, Meter, SteadyLoad
-from devices.sim.building import Door, RoomPresence, quiet
-from devices.sim.cabinets import Cabinet
+from devices.sim.bathrooms import Bathrooms, bathrooms_of
+from devices.sim.bedridden import Bedridden
+from devices.sim.building import Batteries, Door, RoomPresence, quiet
+from devices.sim.cabinets import COLD_ROLES, Cabinet
+from devices.sim.climate import HotWater, RoomClimate
 from devices.sim.device import SimDevice, has_battery
 from devices.sim.kitchen import Kitchen
 from devices.sim.residents import Resident
@@ -27,22 +30,41 @@ class Actor(Protocol):
 def cast(site: Site, sims: dict[str, SimDevice], rng: Random) -> list[Actor]:
     """Every actor of the plausible day, wired to the devices it drives."""
     for sim in sims.values():
-        if has_battery(sim.device):
-            sim.set(battery_pct=float(rng.randint(55, 100)))
         quiet(sim)
     kitchens = _kitchen_rooms(site, sims)
+    thermometers = _of(sims, DeviceKind.TEMPERATURE_SENSOR)
     cabinets = {s.id: Cabinet(s, site, rng, opens_itself=s.device.location.room not in kitchens)
-                for s in _of(sims, DeviceKind.TEMPERATURE_SENSOR)}
+                for s in thermometers if _temperature_role(s) in COLD_ROLES}
+    climate = {s.id: RoomClimate(s, site, rng) for s in thermometers if _temperature_role(s) is TemperatureRole.ROOM}
+    bathroom_ids = {r.id for r in site.rooms() if r.type is RoomType.BATHROOM}
+    taps = {s.id: HotWater(s, site, rng, runs_itself=s.device.location.room not in bathroom_ids)
+            for s in thermometers if _temperature_role(s) is TemperatureRole.HOT_WATER}
+    bathrooms = bathrooms_of(site, sims, climate, taps, rng)
     meters = {s.id: Meter(s, rng, STANDBY_W[_role(s)]) for s in _of(sims, DeviceKind.POWER_PLUG)}
     actors: list[Actor] = [_kitchen(site, rng, room, sims, cabinets, meters) for room in sorted(kitchens)]
-    actors += cabinets.values()
+    actors.append(bathrooms)  # before the sensors it drives: taps and steam take effect in the same step
+    actors += [*cabinets.values(), *climate.values(), *taps.values()]
     # Cooking plugs belong to their kitchen (every room with one counts as a kitchen); the rest run alone.
     actors += [_plug(m, rng) for m in meters.values() if _role(m.sim) is not PlugRole.COOKING]
-    actors += [Resident(s, site, rng) for s in _of(sims, DeviceKind.BED_SENSOR)]
+    actors += [_resident(s, site, rng, bathrooms) for s in _of(sims, DeviceKind.BED_SENSOR)]
     actors += [Door(s, site, rng) for s in _of(sims, DeviceKind.DOOR_CONTACT)]
     actors += [RoomPresence(s, site) for s in _of(sims, DeviceKind.PRESENCE_SENSOR)
-               if s.device.location.room not in kitchens]
+               if s.device.location.room not in kitchens | bathroom_ids]
+    actors.append(Batteries([s for s in sims.values() if has_battery(s.device)], rng))
     return actors
+
+
+def _resident(sim: SimDevice, site: Site, rng: Random, bathrooms: Bathrooms) -> Actor:
+    """The resident of a bed: bedridden on a turning protocol, else up and about by day."""
+    profile = site.profile_of_bed(sim.device.location.bed)
+    if profile is not None and profile.turning is not None:
+        return Bedridden(sim, rng, site.thresholds.turning[profile.turning])
+    return Resident(sim, site, rng, bathrooms)
+
+
+def _temperature_role(sim: SimDevice) -> TemperatureRole:
+    """What a temperature sensor watches; `other` when the file leaves it out."""
+    return sim.device.role or TemperatureRole.OTHER
 
 
 def _of(sims: dict[str, SimDevice], kind: DeviceKind) -> list[SimDevice]:
@@ -78,5 +100,5 @@ def _plug(meter: Meter, rng: Random) -> Actor:
     """The actor behind a plug no kitchen drives."""
     appliance = meter.sim.device.appliance
     if appliance is not None and appliance.role is PlugRole.BOILER:
-        return Boiler(meter, rng, appliance.rated_w)
+        return Boiler(meter, rng, appliance)
     return SteadyLoad(meter, rng)

@@ -26,8 +26,10 @@ TOLERANCE: dict[str, float] = {
 # Fields that follow others (current follows power) or only grow (energy): never a reason to report.
 QUIET = frozenset({"current_a", "energy_wh"})
 DECIMALS = {"current_a": 3, "battery_pct": 0}
-# Mains-powered devices: plugs, mmWave presence radars and the wired smart mat (native protocol).
+# Mains-powered devices: plugs, mmWave presence radars, the wired smart mat (native protocol) and Wi-Fi
+# devices (Shelly, Tasmota), which neither run on batteries nor report a charge.
 MAINS = frozenset({DeviceKind.POWER_PLUG, DeviceKind.PRESENCE_SENSOR})
+MAINS_PROTOCOLS = frozenset({Protocol.NATIVE, Protocol.SHELLY, Protocol.TASMOTA})
 
 
 def report_every(site: Site, device: Device) -> timedelta:
@@ -38,7 +40,7 @@ def report_every(site: Site, device: Device) -> timedelta:
 
 def has_battery(device: Device) -> bool:
     """Whether the device runs on a battery and so reports its charge."""
-    return device.kind not in MAINS and device.protocol is not Protocol.NATIVE
+    return device.kind not in MAINS and device.protocol not in MAINS_PROTOCOLS
 
 
 @dataclass
@@ -77,6 +79,10 @@ class SimDevice:
         """Scenario: let the day model's value of these fields through again."""
         for key in keys:
             self.override.pop(key, None)
+
+    def scripted(self, key: str) -> bool:
+        """Whether a scenario has taken the field over (even to hide it): the day model leaves it alone."""
+        return key in self.override
 
     def pulse(self, **fields: Any) -> None:
         """Send one momentary report (an SOS press) on top of the state, once."""

@@ -120,17 +120,20 @@ class Simulator:
         now = self.clock()
         self._counts["ticks"] += 1
         due, self.pending = self.pending, []
-        if self.tour is not None and (name := self.tour.due(now)):
-            due.append(name)
         for name in due:
             self._start(name, now, tolerant=True)
+        if self.tour is not None:
+            longest = self.tour.longest
+            self.tour.turn(now, lambda name: self._start(name, now, tolerant=True, longest=longest) is not None)
         self._publish_all(self.world.step(now))
 
-    def _start(self, name: str, now: datetime, *, tolerant: bool) -> Scenario | None:
-        """Start a scenario and announce it; a busy one is skipped when `tolerant`, else raised."""
+    def _start(self, name: str, now: datetime, *, tolerant: bool, longest: timedelta | None = None
+               ) -> Scenario | None:
+        """Start a scenario and announce it; one that cannot run (busy, not its hour, longer than `longest`)
+        is skipped when `tolerant`, else raised."""
         stamp = f"{self.site.local(now):%H:%M:%S}"
         try:
-            scenario = self.world.start_scenario(name, now)
+            scenario = self.world.start_scenario(name, now, longest)
         except ScenarioError as exc:
             if not tolerant:
                 raise

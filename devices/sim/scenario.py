@@ -11,6 +11,9 @@ from devices.facility import Site
 from devices.kinds import DeviceKind
 from devices.sim.device import SimDevice
 
+S = timedelta(seconds=1)
+SETTLE = 3 * S  # the device shows its normal state this long before it goes back to the day model
+
 
 class ScenarioError(RuntimeError):
     """A scenario cannot run now: the site lacks the devices it needs, or they are all busy."""
@@ -28,6 +31,10 @@ class Stage:
         """Devices of a kind that no scenario holds, optionally filtered."""
         return [s for s in self.sims.values()
                 if s.device.kind is kind and s.holder is None and (where is None or where(s))]
+
+    def free_any(self, where: Callable[[SimDevice], bool]) -> list[SimDevice]:
+        """Devices of any kind that no scenario holds and that `where` accepts."""
+        return [s for s in self.sims.values() if s.holder is None and where(s)]
 
     def pick(self, candidates: list[SimDevice], what: str) -> SimDevice:
         """One of the candidates at random, or ScenarioError naming what is missing."""
@@ -77,6 +84,8 @@ class Scenario(ABC):
             return
         elapsed = now - self.start
         if elapsed >= self.length:
+            # The script's last moment always happens, however coarse the clock: a new battery, a turn.
+            self.apply(self.length)
             for sim in self.devices:
                 sim.release()
             self.done = True

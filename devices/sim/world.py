@@ -1,6 +1,6 @@
 """The simulated site: its non-camera devices, the plausible day and the scenarios, on an injected clock."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from random import Random
 
 from devices.facility import Device, Site
@@ -9,7 +9,7 @@ from devices.messages import Reading
 from devices.sim.catalog import create
 from devices.sim.day import Actor, cast
 from devices.sim.device import SimDevice, report_every
-from devices.sim.scenario import Scenario, Stage
+from devices.sim.scenario import Scenario, ScenarioError, Stage
 
 
 class World:
@@ -40,9 +40,16 @@ class World:
                 self.scenarios.remove(scenario)
         return [(sim.device, r) for sim in self.sims.values() for r in sim.report(now, self.rng)]
 
-    def start_scenario(self, name: str, now: datetime) -> Scenario:
-        """Start a named scenario at `now`; its first readings come with the next `step`."""
+    def start_scenario(self, name: str, now: datetime, longest: timedelta | None = None) -> Scenario:
+        """Start a named scenario at `now`; its first readings come with the next `step`.
+
+        ScenarioError if it cannot run now, or if it would take longer than `longest` (its devices stay free).
+        """
         scenario = create(name, self.stage, now)
+        if longest is not None and scenario.length > longest:
+            for sim in scenario.devices:
+                sim.release()
+            raise ScenarioError(f"it would take {scenario.length}, longer than {longest}")
         scenario.step(now)
         self.scenarios.append(scenario)
         return scenario

@@ -47,16 +47,19 @@ def unresolved_keys(session: Session) -> set[tuple[str, str, str]]:
     return {(site, rule, subject) for site, rule, subject in rows}
 
 
-def apply_raise(session: Session, *, site: str, rule: str, action: Raise, at: datetime) -> Alert:
-    """Open an alert, or mark the unresolved one active again and count the occurrence."""
+def apply_raise(session: Session, *, site: str, rule: str, action: Raise, at: datetime,
+                muted: tuple[str, int] | None = None) -> Alert:
+    """Open an alert (tagged when a silence or drill covers it), or mark the unresolved one active again and
+    count the occurrence."""
     alert = open_alert(session, site=site, rule=rule, subject=action.subject)
     if alert is None:
         alert = Alert(site=site, rule=rule, subject=action.subject, severity=action.severity.value,
                       status=Status.OPEN, cleared=False, room=action.room, details=action.details,
-                      occurrences=1, raised_at=at, last_raised_at=at)
+                      occurrences=1, raised_at=at, last_raised_at=at,
+                      muted=muted[0] if muted else None, suppression_id=muted[1] if muted else None)
         session.add(alert)
         session.flush()
-        _record(session, alert, "raised", SYSTEM, at)
+        _record(session, alert, "raised", SYSTEM, at, f"{muted[0]} #{muted[1]}" if muted else None)
         return alert
     alert.occurrences += 1
     alert.last_raised_at = at

@@ -1,10 +1,10 @@
 """What rules are made of: pure functions of (observation, state, now) that return a new state and actions."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Protocol
 
-from devices.facility import Device, Site
+from devices.facility import Device, Site, Window
 from devices.kinds import Severity
 from devices.messages import Reading
 
@@ -78,18 +78,43 @@ def dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+def in_window(site: Site, window: Window, at: datetime) -> bool:
+    """Whether `at` falls in a daily window, in the site's time zone."""
+    return window.contains(site.local(at).time())
+
+
 def in_night(site: Site, at: datetime) -> bool:
     """Whether `at` falls in the site's night window, in the site's time zone."""
-    return site.schedules.night.contains(site.local(at).time())
+    return in_window(site, site.schedules.night, at)
+
+
+def at_local(site: Site, day: date, clock: time) -> datetime:
+    """The instant a wall-clock time happens at the site on a given day (a time skipped by DST moves past the gap)."""
+    local = datetime.combine(day, clock, tzinfo=site.zone)
+    # A wall time inside a spring-forward gap does not exist: zoneinfo reads it with the old offset,
+    # which lands after the gap once normalised through UTC.
+    return local.astimezone(UTC)
+
+
+def next_time(site: Site, clock: time, after: datetime) -> datetime:
+    """The next instant strictly after `after` when the site's wall clock shows `clock`."""
+    today = site.local(after).date()
+    for offset in range(0, 3):
+        candidate = at_local(site, today + timedelta(days=offset), clock)
+        if candidate > after:
+            return candidate
+    raise AssertionError("a wall-clock time happens at least every other day")  # pragma: no cover
+
+
+def next_change(site: Site, window: Window, after: datetime) -> datetime | None:
+    """The next instant after `after` when `at` enters or leaves the window; None for an all-day window."""
+    if window.start == window.end:
+        return None
+    return min(next_time(site, window.start, after), next_time(site, window.end, after))
 
 
 def next_night_start(site: Site, at: datetime) -> datetime:
     """`at` itself if it is night, else the start of the next night window (site time zone)."""
     if in_night(site, at):
         return at
-    local = site.local(at)
-    start = local.replace(hour=site.schedules.night.start.hour, minute=site.schedules.night.start.minute,
-                          second=0, microsecond=0)
-    if start <= local:
-        start += timedelta(days=1)
-    return start.astimezone(UTC)
+    return next_time(site, site.schedules.night.start, at)

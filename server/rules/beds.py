@@ -36,7 +36,7 @@ class BedExitNight:
         if occupied:
             return Step({"occupied": True}, None, [Clear(obs.device.location.bed or "")] if was is False else [])
         if was is True and in_night(obs.site, obs.at):
-            confirm = obs.site.thresholds.bed_exit_confirm
+            confirm = confirm_delay(obs.site, obs.device.location.bed or "")
             return Step({"occupied": False, "since": ts(obs.at), "night": True}, obs.at + confirm)
         return Step({**state, "occupied": False}, due)
 
@@ -81,6 +81,12 @@ class OutOfBedTooLong:
         since = dt(state["since"])
         details = {"since": since.isoformat(), "limit_s": limit.total_seconds()}
         return Step(state, None, [Raise(key, Severity.HIGH, _room_of_bed(site, key), details)])
+
+
+def confirm_delay(site: Site, bed: str) -> timedelta:
+    """The resident's own confirmation delay if the care profile sets one, else the site's."""
+    profile = site.profile_of_bed(bed)
+    return (profile.bed_exit_confirm if profile else None) or site.thresholds.bed_exit_confirm
 
 
 def _limit(site: Site, bed: str) -> timedelta:

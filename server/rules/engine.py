@@ -1,9 +1,10 @@
 """Runs the pure rules: keeps their state and timers in memory, persists what changed, fires due timers."""
 
 import heapq
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,6 +16,7 @@ from server.models import RuleState
 from server.rules.base import Action, Obs, Rule, State, Step
 
 Key = tuple[str, str, str]  # (site, rule, key)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class RuleEngine:
             if site is None or rule is None:
                 continue  # site or rule removed from the configuration since the timer was set
             fired += self._apply(key, rule.fire(site, key[2], self.states.get(key, {}), now))
+            if key in self.dues and self.dues[key] <= now:
+                # A rule must move its timer forward; if it does not, wait a second rather than spin here.
+                log.error("rule %s set its timer for %s at or before now; retrying in 1 s", key[1], key[2])
+                self._set_due(key, now + timedelta(seconds=1))
         return fired
 
     def next_due(self) -> datetime | None:

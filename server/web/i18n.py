@@ -41,6 +41,31 @@ TEXTS: dict[str, dict[str, str]] = {
     "acked_by": {"zh-CN": "响应人", "en": "Acknowledged by"},
     "raised": {"zh-CN": "发生于", "en": "Raised"},
     "times": {"zh-CN": "共 {n} 次", "en": "{n} times"},
+    "turned": {"zh-CN": "已翻身", "en": "Turned"},
+    "turn_logged": {"zh-CN": "已记录翻身", "en": "Turn recorded"},
+    "silenced": {"zh-CN": "已静音", "en": "Silenced"},
+    "drill_tag": {"zh-CN": "演练", "en": "Drill"},
+    # Silences, maintenance, drills.
+    "suppressions": {"zh-CN": "静音、维护与演练", "en": "Silences, maintenance and drills"},
+    "suppress_button": {"zh-CN": "静音 / 维护 / 演练…", "en": "Silence / maintenance / drill…"},
+    "suppress_title": {"zh-CN": "开始静音、维护或演练", "en": "Start a silence, maintenance or drill"},
+    "suppress_mode": {"zh-CN": "类型", "en": "What"},
+    "mode_silence": {"zh-CN": "静音（仍记录，不报警）", "en": "Silence (recorded, not an alarm)"},
+    "mode_maintenance": {"zh-CN": "维护（设备暂停规则）", "en": "Maintenance (device out of the rules)"},
+    "mode_drill": {"zh-CN": "消防/疏散演练", "en": "Fire or evacuation drill"},
+    "suppress_scope": {"zh-CN": "范围", "en": "Covering"},
+    "scope_site": {"zh-CN": "整个站点", "en": "The whole site"},
+    "scope_room": {"zh-CN": "房间", "en": "A room"},
+    "scope_zone": {"zh-CN": "区域", "en": "A zone"},
+    "scope_device": {"zh-CN": "设备", "en": "A device"},
+    "scope_rule": {"zh-CN": "告警类型", "en": "An alert kind"},
+    "suppress_target": {"zh-CN": "对象", "en": "Which"},
+    "suppress_minutes": {"zh-CN": "时长（分钟）", "en": "For (minutes)"},
+    "suppress_reason": {"zh-CN": "原因", "en": "Reason"},
+    "start": {"zh-CN": "开始", "en": "Start"},
+    "end": {"zh-CN": "结束", "en": "End"},
+    "until": {"zh-CN": "至", "en": "until"},
+    "by": {"zh-CN": "设置人", "en": "by"},
     # Ages ("3 min ago").
     "just_now": {"zh-CN": "刚刚", "en": "just now"},
     "ago_s": {"zh-CN": "{n} 秒前", "en": "{n} s ago"},
@@ -95,7 +120,8 @@ TEXTS: dict[str, dict[str, str]] = {
 
 # Device kinds, for devices without a name of their own: the same words as the API's.
 # Severities, statuses and the gateway: the same words as the API's.
-TEXTS.update({key: WORDS[key] for key in ("critical", "high", "medium", "low", "open", "acknowledged", "cleared")})
+TEXTS.update({key: WORDS[key] for key in ("critical", "high", "medium", "low", "open", "acknowledged", "cleared",
+                                          "maintenance")})
 TEXTS["gateway"] = WORDS["site_gateway"]
 TEXTS.update({f"kind_{kind}": names for kind, names in KIND_NAMES.items()})
 

@@ -8,11 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from devices.facility import Device, Site, TemperatureLimits
-from devices.kinds import DeviceKind, RoomType
+from devices.facility import Device, Limits, Site
+from devices.kinds import DeviceKind, RoomType, TemperatureRole
 from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
 from server.auth.tokens import COOKIE, Principal
-from server.auth.users import ACTORS, authenticate
+from server.auth.users import ACTORS, Role, authenticate
+from server.registry import DEVICE_OFFLINE
+from server.rules import BY_NAME
+from server.texts import rule_title
 from server.views import device_name
 from server.web.i18n import texts
 
@@ -39,6 +42,7 @@ def screen(request: Request, ctx: Ctx, db: Db, lang: Lang) -> Response:
     t = texts(lang)
     return TEMPLATES.TemplateResponse(request, "screen.html", {
         "site": site, "lang": lang, "t": t, "user": user, "can_act": user.role in ACTORS,
+        "can_manage": user.role in (Role.MANAGER, Role.ADMIN),
         "demo": ctx.settings.demo, "layout": layout(site, lang, t),
     })
 
@@ -90,6 +94,9 @@ OTHER_KINDS = (DeviceKind.SMOKE_DETECTOR, DeviceKind.DOOR_CONTACT, DeviceKind.SO
                DeviceKind.LEAK_SENSOR, DeviceKind.PRESENCE_SENSOR, DeviceKind.TEMPERATURE_SENSOR)
 
 
+COLD_ROLES = (TemperatureRole.FRIDGE, TemperatureRole.FREEZER)
+
+
 @dataclass(frozen=True)
 class Tile:
     """One device on the screen; the JS fills in its live state from `data`."""
@@ -130,6 +137,7 @@ def layout(site: Site, lang: str, t: dict[str, str]) -> dict[str, Any]:
         "other": [_tile(site, d, lang, t) for d in _by_kind(other, OTHER_KINDS)],
         "cameras": sum(1 for d in site.devices if d.kind is DeviceKind.CAMERA),
         "names": _names(site, lang, t),
+        "targets": _targets(site, lang),
     }
 
 
@@ -146,7 +154,7 @@ def _in_kitchen(site: Site, device: Device) -> bool:
     """Appliances and cold stores belong to the kitchen wherever they are; sensors when they are in it."""
     if device.kind is DeviceKind.POWER_PLUG:
         return True
-    if device.kind is DeviceKind.TEMPERATURE_SENSOR and site.limits_of(device) is not None:
+    if device.kind is DeviceKind.TEMPERATURE_SENSOR and device.role in COLD_ROLES:
         return True
     room = site.room_by_id.get(device.location.room)
     return device.kind in KITCHEN_KINDS and room is not None and room.type is RoomType.KITCHEN
@@ -169,17 +177,31 @@ def _tile(site: Site, device: Device, lang: str, t: dict[str, str]) -> Tile:
     limits = site.limits_of(device) if device.kind is DeviceKind.TEMPERATURE_SENSOR else None
     if limits is not None:
         return Tile(device.id, device.kind.value, name, place, f"{t['limits']} {_range(limits)}",
-                    {k: f"{v:g}" for k, v in (("min", limits.min_c), ("max", limits.max_c)) if v is not None})
+                    {k: f"{v:g}" for k, v in (("min", limits.min), ("max", limits.max)) if v is not None})
     return Tile(device.id, device.kind.value, name, place)
 
 
-def _range(limits: TemperatureLimits) -> str:
+def _range(limits: Limits) -> str:
     """Allowed range as people write it: 0–8 °C, ≤ -12 °C."""
-    if limits.min_c is not None and limits.max_c is not None:
-        return f"{limits.min_c:g}–{limits.max_c:g} °C"
-    if limits.max_c is not None:
-        return f"≤ {limits.max_c:g} °C"
-    return f"≥ {limits.min_c:g} °C"
+    if limits.min is not None and limits.max is not None:
+        return f"{limits.min:g}–{limits.max:g} °C"
+    if limits.max is not None:
+        return f"≤ {limits.max:g} °C"
+    return f"≥ {limits.min:g} °C"
+
+
+def _targets(site: Site, lang: str) -> dict[str, list[dict[str, str]]]:
+    """What a silence, maintenance window or drill can cover, with display names, for the screen's dialog."""
+    rooms = site.rooms()
+    zones = [(z, r) for r in rooms for z in r.zones]
+    return {
+        "room": [{"id": r.id, "name": r.name.get(lang)} for r in rooms],
+        "zone": [{"id": z.id, "name": f"{r.name.get(lang)} · {z.name.get(lang) if z.name else z.id}"}
+                 for z, r in zones],
+        "device": [{"id": d.id, "name": device_name(site, d, lang)} for d in site.devices
+                   if d.kind is not DeviceKind.CAMERA],
+        "rule": [{"id": name, "name": rule_title(name, lang)} for name in (*BY_NAME, DEVICE_OFFLINE)],
+    }
 
 
 def _names(site: Site, lang: str, t: dict[str, str]) -> dict[str, str]:

@@ -97,16 +97,16 @@ def fill_the_facility(client: mqtt.Client, site: str) -> None:
     observe(client, site, "bed-b103-1", "bed_sensor", occupied=True, heart_rate_bpm=64, respiration_rpm=15)
     for bed in ("bed-b101-1", "bed-b101-2", "bed-b102-2", "bed-b104-1"):
         observe(client, site, bed, "bed_sensor", occupied=True, battery_pct=87)
-    observe(client, site, "bed-b102-1", "bed_sensor", occupied=False, battery_pct=12)
+    observe(client, site, "bed-b102-1", "bed_sensor", occupied=False, battery_pct=18)  # low, not yet an alert
     observe(client, site, "presence-kitchen", "presence_sensor", occupied=True)
     observe(client, site, "plug-induction", "power_plug", on=True, power_w=1520.3)
     observe(client, site, "plug-rice-cooker", "power_plug", power_w=0.0)
-    observe(client, site, "plug-boiler", "power_plug", on=True, power_w=1800)
+    observe(client, site, "plug-boiler", "power_plug", on=True, power_w=2900)
     observe(client, site, "temp-raw-cabinet", "temperature_sensor", temperature_c=4.2, battery_pct=90)
     observe(client, site, "temp-cooked-cabinet", "temperature_sensor", temperature_c=9.5, battery_pct=90)
     observe(client, site, "temp-freezer", "temperature_sensor", temperature_c=-18.4, battery_pct=90)
     observe(client, site, "door-entrance", "door_contact", open=False, battery_pct=80)
-    observe(client, site, "door-courtyard", "door_contact", open=True, battery_pct=80)
+    observe(client, site, "door-courtyard", "door_contact", open=False, battery_pct=80)  # open at night alerts
     observe(client, site, "smoke-corridor", "smoke_detector", smoke=False, battery_pct=95)
 
 
@@ -242,3 +242,44 @@ def _alert_if(api: Any, alert_id: int, status: str) -> dict[str, Any] | None:
     """The alert from the API when it has reached `status`."""
     found: dict[str, Any] = api.get(f"/api/v1/alerts/{alert_id}").json()
     return found if found.get("status") == status else None
+
+
+def test_a_drill_started_on_the_screen_tags_smoke_in_its_zone(
+        page: Page, server: LiveServer, mqtt_out: mqtt.Client, site_id: str, artifacts: Path) -> None:
+    log_in(page, ADMIN, "en")
+    expect(page.locator("#suppressions")).to_be_hidden()
+    page.get_by_role("button", name="Silence / maintenance / drill…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("What").select_option("drill")
+    dialog.get_by_label("Covering").select_option("zone")
+    dialog.get_by_label("Which").select_option("z-kitchen")
+    dialog.get_by_label("For (minutes)").fill("20")
+    dialog.get_by_label("Reason").fill("quarterly fire drill")
+    page.screenshot(path=artifacts / "screen-drill-dialog.png")
+    dialog.get_by_role("button", name="Start").click()
+    strip = page.locator("#suppressions")
+    expect(strip).to_be_visible(timeout=LIVE_MS)
+    expect(strip).to_contain_text("Kitchen")
+    expect(strip).to_contain_text("quarterly fire drill")
+
+    observe(mqtt_out, site_id, "smoke-kitchen", "smoke_detector", smoke=True)
+    observe(mqtt_out, site_id, "smoke-dayroom", "smoke_detector", smoke=True)
+    expect(alert_items(page)).to_have_count(2, timeout=LIVE_MS)
+    drill = alert_items(page).filter(has_text="Drill")
+    expect(drill).to_have_count(1)
+    expect(alert_items(page).last).to_contain_text("Drill")  # a drill alarm sorts below the real one
+    page.screenshot(path=artifacts / "screen-drill.png", full_page=True)
+
+    strip.get_by_role("button", name="End").click()
+    expect(strip).to_be_hidden(timeout=LIVE_MS)
+    api = server.client()
+    [ended] = api.get("/api/v1/suppressions", params={"history": True}).json()
+    assert (ended["mode"], ended["target"], ended["ended_by"]) == ("drill", "z-kitchen", ADMIN[0])
+    api.close()
+
+
+def test_inspectors_cannot_start_silences(page: Page, server: LiveServer) -> None:
+    with server.ctx.sessions.begin() as db:
+        create_user(db, username=INSPECTOR[0], password=INSPECTOR[1], role=Role.INSPECTOR, at=utcnow())
+    log_in(page, INSPECTOR, "en")
+    expect(page.get_by_role("button", name="Silence / maintenance / drill…")).to_have_count(0)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from devices.facility import Facility
 from devices.kinds import DeviceKind
 from devices.messages import MAX_PAYLOAD_BYTES, Reading, Rejection
-from devices.protocols import ProtocolError, VendorFormat, get, shelly, tasmota, zigbee2mqtt
+from devices.protocols import Outgoing, ProtocolError, VendorFormat, get, native, shelly, tasmota, zigbee2mqtt
 
 SAMPLES = Path(__file__).parent / "samples"
 TWO_CHANNELS = "tasmota-sensor-two-channels.json"  # a two-channel meter: refused, see WRONG
@@ -30,12 +30,17 @@ DEVICE_TOPIC = {
     "zigbee2mqtt": "zigbee2mqtt/bed-b101-1",
     "shelly": "shellyplusplugs-kitchen1",
     "tasmota": "tasmota_kitchen2",
+    "native": "carewatch/dev/bed-b103-1",
 }
 Z2M = "zigbee2mqtt/bed-b101-1"
+AVAILABILITY = "zigbee2mqtt/bed-b101-1/availability"
 STATUS = "shellyplusplugs-kitchen1/status/switch:0"
 EVENTS = "shellyplusplugs-kitchen1/events/rpc"
+ONLINE = "shellyplusplugs-kitchen1/online"
 SENSOR = "tele/tasmota_kitchen2/SENSOR"
 STATE = "tele/tasmota_kitchen2/STATE"
+LWT = "tele/tasmota_kitchen2/LWT"
+NATIVE = "carewatch/dev/bed-b103-1"
 
 # (sample file, format, device kind, topic, the Reading's fields or None). Samples are whole payloads
 # as the devices send them; on battery devices `voltage` is the battery's mV and never voltage_v.
@@ -156,6 +161,11 @@ def test_every_sample_file_is_checked() -> None:
         (SOS, {"action": ""}, None),
         (DOOR, {"linkquality": 120, "tamper": False, "battery_low": False, "voltage": 3000}, None),
         (PLUG, {"state": "OFF", "energy": 0.01}, {"on": False, "energy_wh": 10}),
+        # Sleep mats and radars say `movement` or `motion`; only a bed sensor's counts (as a turn).
+        (BED, {"occupancy": True, "movement": True}, {"occupied": True, "movement": True}),
+        (BED, {"motion": False, "battery": 70}, {"movement": False, "battery_pct": 70}),
+        (BED, {"movement": True, "motion": False}, {"movement": True}),
+        (PRESENCE, {"presence": True, "movement": True, "motion": True}, {"occupied": True}),
     ],
 )
 def test_zigbee2mqtt_mapping_details(
@@ -172,7 +182,53 @@ def test_a_plugs_voltage_is_mains_volts_and_a_sensors_is_not() -> None:
 
 def test_topics_a_format_does_not_read_say_nothing() -> None:
     assert shelly.FORMAT.parse(PLUG, "shellyplusplugs-kitchen1/status/sys", b'{"uptime": 5}') is None
-    assert tasmota.FORMAT.parse(PLUG, "tele/tasmota_kitchen2/LWT", b"Online") is None
+    assert tasmota.FORMAT.parse(PLUG, "tele/tasmota_kitchen2/INFO1", b'{"Info1": {"Module": "Sonoff Pow R2"}}') is None
+
+
+# (format, device kind, topic, payload, the Reading's fields or None): each vendor's availability message.
+AVAILABILITY_CASES: list[tuple[str, DeviceKind, str, bytes, dict[str, Any] | None]] = [
+    ("zigbee2mqtt", BED, AVAILABILITY, b'{"state":"offline"}', {"online": False}),
+    ("zigbee2mqtt", BED, AVAILABILITY, b'{"state":"online"}', {"online": True}),
+    ("zigbee2mqtt", DOOR, AVAILABILITY, b"offline", {"online": False}),  # legacy_availability_payload (1.x)
+    ("zigbee2mqtt", SOS, AVAILABILITY, b"online", {"online": True}),
+    ("zigbee2mqtt", BED, AVAILABILITY, b"", None),  # a retained availability deleted: the device was renamed
+    ("zigbee2mqtt", DeviceKind.CAMERA, AVAILABILITY, b'{"state":"offline"}', None),
+    ("shelly", PLUG, ONLINE, b"false", {"online": False}),
+    ("shelly", PLUG, ONLINE, b"true", {"online": True}),
+    ("shelly", PLUG, ONLINE, b"", None),
+    ("shelly", BED, ONLINE, b"false", None),
+    ("tasmota", PLUG, LWT, b"Offline", {"online": False}),
+    ("tasmota", TEMP, LWT, b"Online", {"online": True}),
+    ("tasmota", PLUG, LWT, b"", None),  # SetOption10 0: the old topic's LWT cleared after a topic change
+    ("tasmota", SOS, LWT, b"Offline", None),
+    ("native", BED, NATIVE, b'{"online": false}', {"online": False}),
+    ("native", BED, NATIVE, b'{"online": true, "occupied": true}', {"online": True, "occupied": True}),
+]
+
+
+@pytest.mark.parametrize(("protocol", "kind", "topic", "payload", "expected"), AVAILABILITY_CASES, ids=lambda v: str(v))
+def test_availability_messages_read_as_online(
+    protocol: str, kind: DeviceKind, topic: str, payload: bytes, expected: dict[str, Any] | None
+) -> None:
+    assert fields_of(get(protocol).parse(kind, topic, payload)) == expected
+
+
+AVAILABILITY_READERS = [("zigbee2mqtt", BED, AVAILABILITY), ("shelly", PLUG, ONLINE), ("tasmota", PLUG, LWT)]
+TOO_LARGE = f"payload of {MAX_PAYLOAD_BYTES + 1} bytes is over the {MAX_PAYLOAD_BYTES} byte limit"
+
+
+@pytest.mark.parametrize(("protocol", "kind", "topic"), AVAILABILITY_READERS)
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [(b"\xff\xfeoffline", "payload is not UTF-8"), (b"x" * (MAX_PAYLOAD_BYTES + 1), TOO_LARGE)],
+    ids=["not UTF-8", "too large"],
+)
+def test_unreadable_availability_is_refused_with_its_reason(
+    protocol: str, kind: DeviceKind, topic: str, payload: bytes, reason: str
+) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        get(protocol).parse(kind, topic, payload)
+    assert str(refused.value) == reason
 
 
 def test_kinds_a_format_has_no_devices_of_say_nothing() -> None:
@@ -271,6 +327,42 @@ WRONG = [
         "ENERGY.Power: Input should be a valid number (got list)",
     ),
     ("tasmota", PLUG, STATE, b'{"POWER": "AN"}', "POWER: Input should be 'ON' or 'OFF' (got str)"),
+    ("zigbee2mqtt", BED, Z2M, b'{"movement": "large"}', "movement: Input should be a valid boolean (got str)"),
+    ("zigbee2mqtt", BED, Z2M, b'{"motion": 1}', "motion: Input should be a valid boolean (got int)"),
+    (
+        "zigbee2mqtt",
+        BED,
+        AVAILABILITY,
+        b'{"state": "gone"}',
+        "state: Input should be 'online' or 'offline' (got str)",
+    ),
+    ("zigbee2mqtt", BED, AVAILABILITY, b'{"state": false}', "state: Input should be 'online' or 'offline' (got bool)"),
+    ("zigbee2mqtt", BED, AVAILABILITY, b'{"status": "offline"}', "state: Field required (got dict)"),
+    (
+        "zigbee2mqtt",
+        BED,
+        AVAILABILITY,
+        b'{"state": "offline"',
+        "payload is not JSON: Expecting ',' delimiter at char 19",
+    ),
+    (
+        "zigbee2mqtt",
+        BED,
+        AVAILABILITY,
+        b"Offline",
+        'availability must be {"state": "online"|"offline"} or plain online/offline',
+    ),
+    ("shelly", PLUG, ONLINE, b"False", "availability must be 'true' or 'false'"),
+    ("shelly", PLUG, ONLINE, b'{"online": false}', "availability must be 'true' or 'false'"),
+    ("tasmota", PLUG, LWT, b"offline", "availability must be 'Online' or 'Offline'"),
+    ("tasmota", PLUG, LWT, b"Offline\n", "availability must be 'Online' or 'Offline'"),
+    (
+        "native",
+        BED,
+        NATIVE,
+        b'{"online": "maybe"}',
+        "online: Input should be a valid boolean, unable to interpret input",
+    ),
     (
         "tasmota",
         TEMP,
@@ -298,15 +390,28 @@ def test_wrong_type_or_range_is_refused_naming_the_key(
 
 
 def test_subscriptions_are_the_topics_the_vendor_publishes_on() -> None:
-    assert zigbee2mqtt.FORMAT.subscriptions("site7/z2m/bed-b101-1") == ["site7/z2m/bed-b101-1"]
-    assert shelly.FORMAT.subscriptions("shellyplusplugs-kitchen1") == [STATUS, EVENTS]
-    assert tasmota.FORMAT.subscriptions("tasmota_kitchen2") == [SENSOR, STATE]
+    assert zigbee2mqtt.FORMAT.subscriptions("site7/z2m/bed-b101-1") == [
+        "site7/z2m/bed-b101-1",
+        "site7/z2m/bed-b101-1/availability",
+    ]
+    assert shelly.FORMAT.subscriptions("shellyplusplugs-kitchen1") == [STATUS, EVENTS, ONLINE]
+    assert tasmota.FORMAT.subscriptions("tasmota_kitchen2") == [SENSOR, STATE, LWT]
+    assert native.FORMAT.subscriptions(NATIVE) == [NATIVE]
+
+
+def test_a_zigbee2mqtt_name_that_looks_like_an_availability_topic_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="cannot end with /availability"):
+        zigbee2mqtt.FORMAT.subscriptions("zigbee2mqtt/hall/availability")
 
 
 # A reading with every field each format carries for each kind. Tasmota's Total has at most five
 # decimals of kWh (EnergyRes 5): 0.01 Wh is the finest energy it can carry.
 ROUND_TRIPS = [
     ("zigbee2mqtt", BED, Reading(occupied=True, heart_rate_bpm=62, respiration_rpm=14, battery_pct=88)),
+    ("zigbee2mqtt", BED, Reading(occupied=True, movement=True, heart_rate_bpm=58, online=True)),
+    ("zigbee2mqtt", BED, Reading(occupied=False, movement=False, online=False)),
+    ("zigbee2mqtt", BED, Reading(online=False)),
+    ("zigbee2mqtt", SOS, Reading(online=True)),
     ("zigbee2mqtt", PRESENCE, Reading(occupied=False, heart_rate_bpm=71, respiration_rpm=17, battery_pct=40)),
     ("zigbee2mqtt", DOOR, Reading(open=True, battery_pct=97)),
     ("zigbee2mqtt", DOOR, Reading(open=False, battery_pct=96)),
@@ -325,10 +430,17 @@ ROUND_TRIPS = [
         Reading(on=True, power_w=2980.4, voltage_v=228.1, current_a=13.07, energy_wh=512345.678),
     ),
     ("shelly", PLUG, Reading(on=False, power_w=0, voltage_v=231.0, current_a=0, energy_wh=512345.678)),
+    ("shelly", PLUG, Reading(online=False)),
+    ("shelly", PLUG, Reading(on=True, power_w=12.5, online=True)),
     ("tasmota", PLUG, Reading(on=True, power_w=1987, voltage_v=226, current_a=8.861, energy_wh=123456.78)),
     ("tasmota", PLUG, Reading(on=False, power_w=0, voltage_v=229, current_a=0, energy_wh=0)),
     ("tasmota", TEMP, Reading(temperature_c=3.9)),
     ("tasmota", TEMP, Reading(temperature_c=-18.5, humidity_pct=40.0)),
+    ("tasmota", PLUG, Reading(online=False)),
+    ("tasmota", PLUG, Reading(on=True, power_w=5, online=True)),
+    ("tasmota", TEMP, Reading(temperature_c=3.9, online=True)),
+    ("native", BED, Reading(online=False)),
+    ("native", BED, Reading(occupied=True, movement=True, heart_rate_bpm=60, online=True)),
 ]
 
 
@@ -371,8 +483,36 @@ def test_render_refuses_a_kind_the_vendor_does_not_make(protocol: str, kind: Dev
 
 
 def test_render_leaves_out_what_the_vendor_cannot_say() -> None:
-    reading = Reading(occupied=True, movement=True)
-    assert parsed_back(zigbee2mqtt.FORMAT, BED, reading, Z2M) == {"occupied": True}
+    reading = Reading(occupied=True, movement=True)  # only a bed sensor's movement is rendered (and read)
+    assert parsed_back(zigbee2mqtt.FORMAT, PRESENCE, reading, Z2M) == {"occupied": True}
+
+
+def test_a_bed_sensors_movement_is_rendered_as_the_movement_key() -> None:
+    (state,) = zigbee2mqtt.FORMAT.render(BED, Reading(movement=True), Z2M)
+    assert json.loads(state.payload) == {"movement": True, "linkquality": zigbee2mqtt.LINKQUALITY}
+
+
+@pytest.mark.parametrize(
+    ("protocol", "kind", "message"),
+    [
+        ("zigbee2mqtt", BED, Outgoing(AVAILABILITY, b'{"state":"offline"}', retain=True)),
+        ("shelly", PLUG, Outgoing(ONLINE, b"false")),  # a Gen2 device's will is not retained
+        ("tasmota", PLUG, Outgoing(LWT, b"Offline", retain=True)),
+        ("native", BED, Outgoing(NATIVE, b'{"online":false}')),
+    ],
+)
+def test_a_device_gone_offline_renders_only_its_availability(protocol: str, kind: DeviceKind,
+                                                             message: Outgoing) -> None:
+    assert get(protocol).render(kind, Reading(online=False), DEVICE_TOPIC[protocol]) == [message]
+
+
+def test_availability_comes_before_the_state_when_back_and_after_it_when_gone() -> None:
+    def topics(online: bool) -> list[str]:
+        return [m.topic for m in tasmota.FORMAT.render(PLUG, Reading(on=True, power_w=5, online=online),
+                                                        "tasmota_kitchen2")]
+
+    assert topics(True) == [LWT, SENSOR, STATE]
+    assert topics(False) == [SENSOR, STATE, LWT]
 
 
 def test_rendered_tasmota_time_is_the_devices_clock_format() -> None:

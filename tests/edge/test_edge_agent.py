@@ -101,6 +101,16 @@ def test_subscribes_to_exactly_the_facility_topics(agent: EdgeAgent, site: Site,
     assert (stats["forwarded"], stats["rejected"], stats["errors"]) == (1, 0, 0)
 
 
+def test_a_bridges_offline_verdict_arrives_upstream_as_an_observation(agent: EdgeAgent, site: Site,
+                                                                      device: Device, uplink: Collector) -> None:
+    bed = site.device_by_id["bed-b101-1"]  # a zigbee2mqtt bed mat
+    device.publish(f"{bed.topic}/availability", b'{"state":"offline"}')
+    obs = topics.observation(site.id, bed.id)
+    wait_until(lambda: envelopes(uplink.on(obs)), what="the availability envelope")
+    (envelope,) = envelopes(uplink.on(obs))
+    assert (envelope["kind"], envelope["seq"], envelope["data"]) == ("bed_sensor", 1, {"online": False})
+
+
 BAD = [
     (b"{not json", "unreadable", "not JSON"),
     (b"[1, 2]", "unreadable", "object was expected"),

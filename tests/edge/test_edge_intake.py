@@ -116,5 +116,44 @@ def test_a_device_whose_format_fails_is_skipped_not_fatal(site: Site, sent: tupl
 
     monkeypatch.setattr(protocols, "get", broken)
     intake = Intake(site, sent[0], clock=lambda: NOW)
-    assert intake.unsupported == ["plug-rice-cooker"]
-    assert bed_topic(site) in intake.routes
+    assert intake.unsupported == [d.id for d in site.devices if d.protocol == "tasmota"]
+    assert intake.unsupported and bed_topic(site) in intake.routes
+
+
+# A real device of each format, its availability topic and its vendor's "gone" message.
+GONE = [
+    ("bed-b101-1", "zigbee2mqtt/bed-b101-1/availability", b'{"state":"offline"}'),  # zigbee2mqtt bridge verdict
+    ("bed-b102-1", "zigbee2mqtt/bed-b102-1/availability", b"offline"),  # zigbee2mqtt 1.x legacy payload
+    ("plug-induction", "shellyplusplugs-kitchen1/online", b"false"),  # Shelly Gen2 Last Will
+    ("plug-rice-cooker", "tele/tasmota_kitchen2/LWT", b"Offline"),  # Tasmota Last Will
+    ("bed-b103-1", "carewatch/dev/bed-b103-1", b'{"online": false}'),  # carewatch's own format
+]
+
+
+@pytest.mark.parametrize(("device", "topic", "payload"), GONE, ids=[g[0] for g in GONE])
+def test_a_device_saying_it_went_offline_is_forwarded_at_once(site: Site, sent: tuple[Outbox, Sent], device: str,
+                                                             topic: str, payload: bytes) -> None:
+    outbox, out = sent
+    intake = Intake(site, outbox, clock=lambda: NOW)
+    assert intake.routes[topic][0].id == device  # the edge subscribes to it for that device
+    intake.handle(topic, payload)
+    wait_until(lambda: out.envelopes, timeout=5, what="the envelope")
+    (envelope,) = out.envelopes
+    assert (envelope["device"], envelope["kind"], envelope["data"]) == (
+        device, site.device_by_id[device].kind.value, {"online": False})
+    assert "error" not in envelope and intake.stats()["forwarded"] == 1
+
+
+def test_a_malformed_availability_is_a_dead_letter_and_a_cleared_one_is_ignored(site: Site,
+                                                                               sent: tuple[Outbox, Sent]) -> None:
+    outbox, out = sent
+    intake = Intake(site, outbox, clock=lambda: NOW)
+    intake.handle("tele/tasmota_kitchen2/LWT", b"")  # a retained LWT deleted: no verdict
+    intake.handle("tele/tasmota_kitchen2/LWT", b"offline")
+    wait_until(lambda: out.envelopes, timeout=5, what="the dead letter")
+    (envelope,) = out.envelopes
+    assert "data" not in envelope and envelope["error"] == {
+        "reason": "availability must be 'Online' or 'Offline'", "raw": "offline"}
+    stats = intake.stats()
+    assert (stats["ignored"], stats["rejected"]) == (1, 1)
+    assert stats["rejected_by_device"] == {"plug-rice-cooker": {"unreadable": 1}}

@@ -1,8 +1,6 @@
 """The pipeline on real databases (SQLite and PostgreSQL): idempotent ingest, dead letters, alerts, timers."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,61 +9,13 @@ from sqlalchemy.exc import IntegrityError
 
 from devices import topics
 from devices.facility import Facility
-from devices.messages import Envelope, Reading, Rejection, new_id, to_json
+from devices.messages import Envelope, Rejection, new_id, to_json
 from server.alerts import service
 from server.alerts.service import Resolution, TransitionError
-from server.db import make_engine, make_sessions, upgrade
 from server.ingest import Message
 from server.models import Alert, AlertEvent, DeadLetter, DeviceState, Observation
 from server.pipeline import Pipeline
-
-T0 = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: night at the reference site
-
-
-@dataclass
-class Clock:
-    """A clock the test moves by hand."""
-
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[Any]:
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    yield make_sessions(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def pipeline(reference_facility: Facility, sessions: Any, clock: Clock) -> Pipeline:
-    p = Pipeline(reference_facility, sessions, clock=clock)
-    p.load()
-    return p
-
-
-def envelope(device: str, at: datetime, seq: int = 1, kind: str | None = None, **fields: Any) -> Envelope:
-    site = "hq"
-    return Envelope(id=new_id(), site=site, device=device, kind=kind or _kind(device), at=at, seq=seq,
-                    data=Reading.model_validate(fields))
-
-
-def _kind(device: str) -> str:
-    prefix = device.split("-")[0]
-    return {"bed": "bed_sensor", "leak": "leak_sensor", "smoke": "smoke_detector", "sos": "sos_button",
-            "temp": "temperature_sensor", "plug": "power_plug", "presence": "presence_sensor"}[prefix]
-
-
-def message(env: Envelope, *, topic: str | None = None) -> Message:
-    return Message(topic or topics.observation(env.site, env.device), to_json(env), T0, mid=1, qos=1)
+from tests.server.conftest import T0, Clock, envelope, message
 
 
 def raw(device: str, payload: bytes, site: str = "hq") -> Message:
@@ -217,12 +167,14 @@ def test_database_allows_only_one_unresolved_alert_per_subject(sessions: Any) ->
 
 
 def test_silent_device_goes_offline_and_comes_back(pipeline: Pipeline, sessions: Any, clock: Clock) -> None:
+    site = pipeline.facility.sites[0]
+    limit = site.offline_after(site.device_by_id["temp-freezer"])
+    assert limit == timedelta(minutes=60)  # a battery sensor checks in about hourly
     pipeline.process([message(envelope("temp-freezer", T0, temperature_c=-18))])
-    clock.now = T0 + timedelta(minutes=29)
+    clock.now = T0 + limit - timedelta(seconds=1)
     pipeline.tick()
-    assert alerts(sessions, "device_offline") == [] or all(
-        a.subject != "temp-freezer" for a in alerts(sessions, "device_offline"))
-    clock.now = T0 + timedelta(minutes=31)
+    assert all(a.subject != "temp-freezer" for a in alerts(sessions, "device_offline"))
+    clock.now = T0 + limit + timedelta(seconds=1)
     pipeline.tick()
     offline = {a.subject: a for a in alerts(sessions, "device_offline")}
     assert offline["temp-freezer"].severity == "medium"
@@ -241,4 +193,20 @@ def test_edge_last_will_raises_and_online_clears(pipeline: Pipeline, sessions: A
     assert (alert.severity, alert.cleared) == ("high", False)
     pipeline.process([Message(status, b"online", T0)])
     [alert] = alerts(sessions, "edge_offline")
+    assert alert.cleared
+
+
+def test_a_device_saying_offline_goes_offline_at_once(pipeline: Pipeline, sessions: Any, clock: Clock) -> None:
+    pipeline.process([message(envelope("smoke-kitchen", T0, smoke=False))])
+    clock.now = T0 + timedelta(seconds=30)
+    pipeline.process([message(envelope("smoke-kitchen", clock.now, seq=2, online=False))])
+    [alert] = [a for a in alerts(sessions, "device_offline") if a.subject == "smoke-kitchen"]
+    assert (alert.severity, alert.cleared, alert.details["said_offline_at"]) == (
+        "high", False, clock.now.isoformat())
+    # A retained "online" replayed at an edge reconnect proves nothing: the alert stays.
+    pipeline.process([message(envelope("smoke-kitchen", clock.now, seq=3, online=True))])
+    [alert] = [a for a in alerts(sessions, "device_offline") if a.subject == "smoke-kitchen"]
+    assert not alert.cleared
+    pipeline.process([message(envelope("smoke-kitchen", clock.now, seq=4, smoke=False))])
+    [alert] = [a for a in alerts(sessions, "device_offline") if a.subject == "smoke-kitchen"]
     assert alert.cleared

@@ -11,7 +11,7 @@ from devices.kinds import Severity
 from devices.loader import load_facility
 from devices.messages import Reading
 from server.rules import ALL
-from server.rules.base import Clear, Obs, Raise
+from server.rules.base import Clear, Obs, Raise, Step
 from server.rules.engine import Fired, RuleEngine
 from tests.conftest import FACILITY_FILE
 
@@ -222,7 +222,7 @@ def test_fridge_above_8_degrees_for_15_minutes_alerts(world: World) -> None:
     world.tick(local(27, 9, 20))
     [alert] = world.raised("cold_storage")
     assert alert.subject == "temp-raw-cabinet"
-    assert (alert.details["peak_c"], alert.details["max_c"]) == (11.0, 8.0)
+    assert (alert.details["peak"], alert.details["max"]) == (11.0, 8.0)
 
 
 def test_door_opening_warms_the_fridge_briefly_without_alerting(world: World) -> None:
@@ -242,10 +242,13 @@ def test_freezer_uses_its_own_limit_and_duration(world: World) -> None:
     assert [a.subject for a in world.raised("cold_storage")] == ["temp-freezer"]
 
 
-def test_fridge_back_in_range_clears(world: World) -> None:
+def test_fridge_back_in_range_clears_after_clear_for(world: World) -> None:
     world.see("temp-raw-cabinet", local(27, 9, 0), temperature_c=12.0)
     world.tick(local(27, 9, 16))
     world.see("temp-raw-cabinet", local(27, 9, 40), temperature_c=5.0)
+    world.tick(local(27, 9, 41, 59))
+    assert world.cleared("cold_storage") == []
+    world.tick(local(27, 9, 42))
     assert [c.subject for c in world.cleared("cold_storage")] == ["temp-raw-cabinet"]
 
 
@@ -287,3 +290,36 @@ def test_demo_profile_makes_every_hour_night_and_thresholds_short() -> None:
     world.tick(noon + timedelta(seconds=4))
     world.tick(noon + timedelta(seconds=31))
     assert [f.rule for f in world.fired if isinstance(f.action, Raise)] == ["bed_exit_night", "out_of_bed_too_long"]
+
+
+def test_a_window_edge_timer_firing_late_counts_the_hold_off_from_the_edge(world: World) -> None:
+    """After a restart a timer fires late: the after-hours hold-off still counts from 19:30, not from then."""
+    world.see("plug-rice-cooker", local(27, 19, 29), power_w=1500)
+    world.engine.fire_due(local(27, 19, 29, 30))  # nothing due yet
+    world.tick(local(27, 19, 40))  # the server was down from 19:29:30 to 19:40
+    [alert] = world.raised("appliance_after_hours")
+    assert alert.subject == "plug-rice-cooker"
+
+
+class _Stuck:
+    """A broken rule that keeps its timer in the past."""
+
+    name = "stuck"
+
+    def key(self, site: Site, device: object) -> str | None:
+        return "k"
+
+    def observe(self, obs: Obs, state: dict[str, object], due: datetime | None) -> Step:
+        return Step({"n": 0}, obs.at)
+
+    def fire(self, site: Site, key: str, state: dict[str, object], now: datetime) -> Step:
+        return Step(state, now)
+
+
+def test_a_rule_that_does_not_move_its_timer_cannot_hang_the_engine(reference_facility: Facility) -> None:
+    engine = RuleEngine(reference_facility, [_Stuck()])
+    site = reference_facility.sites[0]
+    at = local(27, 12, 0)
+    engine.observe(Obs(site, site.devices[0], at, Reading(occupied=True)))
+    engine.fire_due(at)
+    assert engine.next_due() == at + timedelta(seconds=1)

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devices.facility import Device, Site
-from devices.kinds import DeviceKind
+from devices.facility import Device, Limits, Site
+from devices.kinds import DeviceKind, RoomType
 from devices.messages import Reading
 from devices.sim import World
 
@@ -48,6 +48,7 @@ class Trace:
     heard: dict[str, datetime] = field(default_factory=dict)
     silence: dict[str, timedelta] = field(default_factory=dict)
     alarms: list[tuple[datetime, str, Reading]] = field(default_factory=list)
+    history: dict[str, list[tuple[datetime, Reading]]] = field(default_factory=dict)
     begun: datetime | None = None
     now: datetime | None = None
 
@@ -70,6 +71,7 @@ class Trace:
             gap = now - self.heard.get(device.id, self.begun)
             self.silence[device.id] = max(self.silence.get(device.id, timedelta(0)), gap)
             self.last[device.id], self.heard[device.id] = reading, now
+            self.history.setdefault(device.id, []).append((now, reading))
             if reading.leak or reading.smoke or reading.pressed:
                 self.alarms.append((now, device.id, reading))
         return published
@@ -112,3 +114,52 @@ def nobody_in(trace: Trace, room: str) -> bool:
     """Every presence sensor of a room last said unoccupied (False if the room has none)."""
     sensors_here = [d for d in of_kind(trace.site, DeviceKind.PRESENCE_SENSOR) if d.location.room == room]
     return bool(sensors_here) and all(trace.value(d.id, "occupied") is False for d in sensors_here)
+
+
+def spells(trace: Trace, device_id: str, name: str, value: Any) -> list[tuple[datetime, datetime]]:
+    """Spans during which the device's readings said `name` == `value` (an open one ends at the last step)."""
+    out: list[tuple[datetime, datetime]] = []
+    since: datetime | None = None
+    for at, reading in trace.history.get(device_id, []):
+        field_value = getattr(reading, name)
+        if field_value is None:
+            continue
+        if field_value == value and since is None:
+            since = at
+        elif field_value != value and since is not None:
+            out.append((since, at))
+            since = None
+    if since is not None and trace.now is not None:
+        out.append((since, trace.now))
+    return out
+
+
+def pulses(trace: Trace, device_id: str, name: str) -> list[datetime]:
+    """When the device reported `name` true (momentary fields such as `movement`)."""
+    return [at for at, reading in trace.history.get(device_id, []) if getattr(reading, name)]
+
+
+def bathroom_sensors(site: Site) -> dict[str, list[str]]:
+    """Presence sensor ids per bathroom."""
+    out: dict[str, list[str]] = {}
+    for d in of_kind(site, DeviceKind.PRESENCE_SENSOR):
+        if site.room_by_id[d.location.room].type is RoomType.BATHROOM:
+            out.setdefault(d.location.room, []).append(d.id)
+    return out
+
+
+def vital_limits(site: Site, bed: str | None, setting: str) -> Limits:
+    """Heart or breathing-rate limits of a bed's resident as the vitals rule reads them: profile over site."""
+    profile = site.profile_of_bed(bed)
+    own = getattr(profile, setting) if profile else None
+    base: Limits = getattr(site.thresholds, setting)
+    if own is None:
+        return base
+    return Limits.model_validate({**base.model_dump(by_alias=True), **own.model_dump(by_alias=True, exclude_none=True)})
+
+
+def outside(limits: Limits, value: float | None) -> bool:
+    """A value beyond the range (None is not)."""
+    if value is None:
+        return False
+    return (limits.max is not None and value > limits.max) or (limits.min is not None and value < limits.min)

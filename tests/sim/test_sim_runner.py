@@ -20,7 +20,7 @@ from devices.protocols import get
 from devices.sim.runner import Simulator
 from tests.conftest import FACILITY_FILE, Broker
 from tests.helpers import Listener, listen, wait_until
-from tests.sim.sim_support import sensors
+from tests.sim.sim_support import MIDNIGHT, sensors
 
 # The field every report of a kind carries (an SOS button's periodic report is its battery).
 KEY_FIELD = {
@@ -103,6 +103,21 @@ def test_unknown_scenarios_are_refused_with_the_known_names() -> None:
     sim = Simulator(facility, None, broker_url="mqtt://127.0.0.1:1")
     with pytest.raises(ValueError, match="known: .*device-offline"):
         sim.run_scenario("earthquake")
+
+
+def test_the_tour_skips_what_cannot_run_now_and_plays_the_next_at_once() -> None:
+    """Under the reference thresholds at 15:00, most night or long scenarios give way; no broker needed."""
+    facility = load_facility(FACILITY_FILE)
+    start, ticks, lines = MIDNIGHT + timedelta(hours=15), iter(range(10**6)), list[str]()
+    sim = Simulator(facility, None, broker_url="mqtt://127.0.0.1:1", seed=1, tour=True, tour_every=90,
+                    clock=lambda: start + timedelta(seconds=next(ticks)), announce=lines.append)
+    for _ in range(100):
+        sim._tick()  # the thread's work, without the thread or a broker: paho queues what it cannot send
+    assert sim.stats().started == ("bed-exit-night", "vitals-out-of-range")
+    skipped = [line.split()[2] for line in lines if " skipped: " in line]
+    assert skipped == ["out-of-bed-too-long", "bathroom-too-long", "not-up", "repositioning-due"]
+    assert "skipped: it would take 0:30:24, longer than 0:15:00" in lines[1]
+    assert lines[-1].startswith("15:01:35 scenario vitals-out-of-range on bed-b103-1")
 
 
 @pytest.mark.mqtt

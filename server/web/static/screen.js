@@ -11,7 +11,11 @@
   const AGE_EVERY_MS = 5000;
   const RETRY_CLOSED_MS = 5000;
 
-  const state = { alerts: new Map(), devices: new Map(), edge: null, skewMs: 0, live: false };
+  const state = { alerts: new Map(), devices: new Map(), edge: null, suppressions: [], skewMs: 0, live: false };
+  const MODE_ICON = { silence: "🔕", maintenance: "🔧", drill: "🚒" };
+  // What each kind of suppression may cover (the server checks it too).
+  const SCOPES = { drill: ["site", "room", "zone"], silence: ["site", "room", "zone", "device", "rule"],
+                   maintenance: ["room", "zone", "device"] };
   const items = new Map(); // alert id -> <li>, reused so focus survives updates
   const $ = (id) => document.getElementById(id);
 
@@ -86,6 +90,9 @@
   // ---- alerts --------------------------------------------------------------------------------
 
   function compareAlerts(a, b) {
+    // A silenced or drill alert is on record but is no alarm: real ones come first.
+    const muted = Number(Boolean(a.muted)) - Number(Boolean(b.muted));
+    if (muted !== 0) return muted;
     const rank = (RANK[a.severity] ?? 9) - (RANK[b.severity] ?? 9);
     if (rank !== 0) return rank;
     const age = Date.parse(a.raised_at) - Date.parse(b.raised_at);
@@ -100,7 +107,8 @@
     const focused = li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     li.dataset.key = key;
     li.dataset.alert = String(a.id);
-    li.className = "alert sev-" + a.severity + " status-" + a.status + (a.cleared ? " cleared" : "");
+    li.className = "alert sev-" + a.severity + " status-" + a.status + (a.cleared ? " cleared" : "") +
+      (a.muted ? " alert-muted muted-" + a.muted : "");
     li.replaceChildren(alertHead(a), alertMeta(a));
     if (cfg.canAct) li.append(alertActions(a));
     if (focused) (li.querySelector('[data-action="' + focused + '"]') || li.querySelector("button"))?.focus();
@@ -125,6 +133,8 @@
       parts.push(el("span", "status status-open-label", t[a.status] || a.status));
     }
     if (a.cleared) parts.push(el("span", "cleared-mark", "✓ " + t.cleared));
+    if (a.muted) parts.push(el("span", "muted-mark", (MODE_ICON[a.muted] || "") + " " +
+                                                    (a.muted === "drill" ? t.drill_tag : t.silenced)));
     if (a.occurrences > 1) parts.push(el("span", "count", fill(t.times, { n: a.occurrences })));
     return joined(el("div", "alert-meta"), parts, " · ");
   }
@@ -132,6 +142,7 @@
   function alertActions(a) {
     const box = el("div", "actions");
     if (a.status === "open") box.append(actionButton(a, "ack", t.acknowledge, "primary"));
+    if (a.rule === "repositioning_due" && !a.cleared) box.append(actionButton(a, "turned", t.turned, ""));
     box.append(actionButton(a, "resolve", t.resolve, ""));
     return box;
   }
@@ -141,7 +152,8 @@
     button.type = "button";
     button.dataset.action = action;
     button.setAttribute("aria-describedby", "alert-" + a.id + "-title");
-    button.addEventListener("click", () => (action === "ack" ? acknowledge(a.id, button) : askResolve(a.id)));
+    const act = { ack: () => acknowledge(a.id, button), turned: () => logTurn(a, button), resolve: () => askResolve(a.id) };
+    button.addEventListener("click", act[action]);
     return button;
   }
 
@@ -276,6 +288,100 @@
     renderEdge();
   }
 
+  // ---- silences, maintenance, drills ---------------------------------------------------------
+
+  function targetName(scope, id) {
+    const found = (cfg.targets[scope] || []).find((x) => x.id === id);
+    return found ? found.name : id;
+  }
+
+  function suppressionNode(x) {
+    const what = MODE_ICON[x.mode] + " " + (t["mode_" + x.mode] || x.mode).split(/[（(]/)[0].trim();
+    const where = x.scope === "site" ? t.scope_site : targetName(x.scope, x.target);
+    const li = el("li", "suppression mode-" + x.mode);
+    li.append(joined(el("span"), [el("strong", "", what), el("span", "", where),
+      el("span", "", t.until + " " + localTime(x.ends_at)), el("span", "", x.reason),
+      el("span", "", t.by + " " + x.author)], " · "));
+    if (cfg.canAct) {
+      const button = el("button", "", t.end);
+      button.type = "button";
+      button.addEventListener("click", () => run(button, () => endSuppression(x.id)));
+      li.append(" ", button);
+    }
+    return li;
+  }
+
+  function renderSuppressions() {
+    const nowMs = now();
+    const live = state.suppressions.filter((x) => Date.parse(x.ends_at) > nowMs && x.site === cfg.site);
+    $("suppression-list").replaceChildren(...live.map(suppressionNode));
+    $("suppressions").hidden = live.length === 0;
+  }
+
+  async function endSuppression(id) {
+    const response = await fetch("/api/v1/suppressions/" + encodeURIComponent(id) + "/end",
+                                 { method: "POST", credentials: "same-origin" });
+    if (response.status === 401) return location.assign("/login");
+    if (response.status === 403) return notify(t.not_allowed);
+    if (!response.ok && response.status !== 409) return notify(t.action_failed);
+    state.suppressions = state.suppressions.filter((x) => x.id !== id);
+    renderSuppressions();
+  }
+
+  function fillTargets() {
+    const form = $("suppress-dialog").querySelector("form");
+    const mode = form.elements.mode.value;
+    for (const option of form.elements.scope.options) option.disabled = !SCOPES[mode].includes(option.value);
+    if (form.elements.scope.selectedOptions[0].disabled) form.elements.scope.value = SCOPES[mode][0];
+    const scope = form.elements.scope.value;
+    const target = form.elements.target;
+    target.replaceChildren(...(cfg.targets[scope] || []).map((x) => {
+      const option = el("option", "", x.name);
+      option.value = x.id;
+      return option;
+    }));
+    target.disabled = scope === "site";
+  }
+
+  function askSuppress() {
+    const dialog = $("suppress-dialog");
+    dialog.querySelector("form").reset();
+    fillTargets();
+    dialog.returnValue = "";
+    dialog.showModal();
+  }
+
+  async function onSuppressClosed() {
+    const dialog = $("suppress-dialog");
+    if (dialog.returnValue !== "confirm") return;
+    const form = dialog.querySelector("form");
+    const body = { site: cfg.site, mode: form.elements.mode.value, scope: form.elements.scope.value,
+                   minutes: Number(form.elements.minutes.value), reason: form.elements.reason.value.trim() };
+    if (body.scope !== "site") body.target = form.elements.target.value;
+    const response = await fetch("/api/v1/suppressions", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (response.status === 401) return location.assign("/login");
+    if (response.status === 403) return notify(t.not_allowed);
+    if (!response.ok) return notify(t.action_failed);
+    const created = await response.json();
+    state.suppressions = [...state.suppressions.filter((x) => x.id !== created.id), created];
+    renderSuppressions();
+  }
+
+  async function logTurn(a, button) {
+    return run(button, async () => {
+      const response = await fetch("/api/v1/beds/" + encodeURIComponent(a.subject) + "/turns", {
+        method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ site: a.site }),
+      });
+      if (response.status === 401) return location.assign("/login");
+      if (response.status === 403) return notify(t.not_allowed);
+      notify(response.ok ? t.turn_logged : t.action_failed);
+    });
+  }
+
   // ---- live stream ---------------------------------------------------------------------------
 
   function applySnapshot(snap) {
@@ -284,9 +390,11 @@
     state.alerts = new Map(snap.alerts.filter(ours).map((a) => [a.id, a]));
     state.devices = new Map(snap.devices.filter(ours).map((d) => [d.device, d]));
     state.edge = snap.edges.find(ours) || null;
+    state.suppressions = snap.suppressions || [];
     setLive(true);
     renderAlerts();
     renderAllDevices();
+    renderSuppressions();
   }
 
   function setLive(live) {
@@ -305,6 +413,10 @@
     source.addEventListener("alert", (e) => {
       putAlert(JSON.parse(e.data));
       renderAlerts();
+    });
+    source.addEventListener("suppressions", (e) => {
+      state.suppressions = JSON.parse(e.data);
+      renderSuppressions();
     });
     source.addEventListener("edge", (e) => {
       const edge = JSON.parse(e.data);
@@ -421,6 +533,16 @@
 
   const dialog = $("resolve-dialog");
   if (dialog) dialog.addEventListener("close", onResolveClosed);
-  setInterval(tickAges, AGE_EVERY_MS);
+  const suppressDialog = $("suppress-dialog");
+  if (suppressDialog) {
+    suppressDialog.addEventListener("close", () => onSuppressClosed().catch(() => notify(t.action_failed)));
+    suppressDialog.querySelector("select[name=mode]").addEventListener("change", fillTargets);
+    suppressDialog.querySelector("select[name=scope]").addEventListener("change", fillTargets);
+    $("suppress-open").addEventListener("click", askSuppress);
+  }
+  setInterval(() => {
+    tickAges();
+    renderSuppressions();
+  }, AGE_EVERY_MS);
   connect();
 })();

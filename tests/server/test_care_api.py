@@ -1,0 +1,93 @@
+"""The API of silences, maintenance, drills and logged turns, on a running server with a real broker."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.auth.users import Role
+from tests.conftest import Broker
+from tests.helpers import LiveServer, live_server, server_settings, wait_until
+from tests.server.test_api import add_user, open_alerts, publish, site_of
+
+
+@pytest.fixture
+def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
+    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
+        yield live
+
+
+def as_user(live: LiveServer, token: str) -> httpx.Client:
+    return httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_a_silence_is_recorded_listed_and_mutes_the_alert(server: LiveServer, broker: Broker) -> None:
+    site = site_of(server)
+    staff = add_user(server, "nurse", Role.STAFF)
+    with as_user(server, staff) as client:
+        created = client.post("/api/v1/suppressions", json={
+            "site": site, "mode": "silence", "scope": "device", "target": "smoke-kitchen", "minutes": 30,
+            "reason": "detector being cleaned"})
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert (body["author"], body["mode"], body["target"]) == ("nurse", "silence", "smoke-kitchen")
+        assert [s["id"] for s in client.get("/api/v1/suppressions", params={"site": site}).json()] == [body["id"]]
+    publish(broker, site, "smoke-kitchen", "smoke_detector", smoke=True)
+    [alert] = wait_until(lambda: open_alerts(server), 3, what="the silenced smoke alert, recorded")
+    assert (alert["muted"], alert["suppression_id"]) == ("silence", body["id"])
+
+
+def test_ending_a_silence_keeps_it_in_the_history(server: LiveServer) -> None:
+    with server.client() as client:
+        made = client.post("/api/v1/suppressions", json={
+            "mode": "drill", "scope": "zone", "target": "z-kitchen", "minutes": 20, "reason": "quarterly drill"}).json()
+        ended = client.post(f"/api/v1/suppressions/{made['id']}/end")
+        assert ended.status_code == 200 and ended.json()["ended_by"] == "admin"
+        assert client.post(f"/api/v1/suppressions/{made['id']}/end").status_code == 409
+        assert client.get("/api/v1/suppressions").json() == []
+        history = client.get("/api/v1/suppressions", params={"history": True}).json()
+        assert [(h["id"], h["reason"]) for h in history] == [(made["id"], "quarterly drill")]
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({"mode": "silence", "scope": "device", "target": "no-such-device", "minutes": 5, "reason": "test"}, 422,
+     "no device 'no-such-device'"),
+    ({"mode": "drill", "scope": "device", "target": "smoke-kitchen", "minutes": 5, "reason": "test"}, 422,
+     "a drill covers a room, site, zone, not a device"),
+    ({"mode": "silence", "scope": "rule", "target": "smoke", "reason": "test"}, 422, "either ends_at or minutes"),
+    ({"mode": "silence", "scope": "site", "minutes": 5, "reason": ""}, 422, "at least 3 characters"),
+    ({"mode": "silence", "scope": "site", "minutes": 60 * 24 * 31, "reason": "long"}, 422, "less than or equal"),
+])
+def test_invalid_suppressions_are_refused_with_the_reason(server: LiveServer, body: dict[str, object],
+                                                          status: int, message: str) -> None:
+    with server.client() as client:
+        response = client.post("/api/v1/suppressions", json=body)
+        assert response.status_code == status
+        assert message in response.text
+        assert client.get("/api/v1/suppressions", params={"history": True}).json() == []
+
+
+def test_only_managers_start_maintenance_and_inspectors_change_nothing(server: LiveServer) -> None:
+    body = {"mode": "maintenance", "scope": "device", "target": "leak-boiler", "minutes": 60, "reason": "battery"}
+    with as_user(server, add_user(server, "nurse", Role.STAFF)) as staff:
+        assert staff.post("/api/v1/suppressions", json=body).status_code == 403
+    with as_user(server, add_user(server, "auditor", Role.INSPECTOR)) as inspector:
+        assert inspector.post("/api/v1/suppressions", json={**body, "mode": "silence"}).status_code == 403
+        assert inspector.post("/api/v1/beds/b101-1/turns").status_code == 403
+    with as_user(server, add_user(server, "boss", Role.MANAGER)) as manager:
+        assert manager.post("/api/v1/suppressions", json=body).status_code == 201
+
+
+def test_a_logged_turn_is_recorded_with_who_and_clears_repositioning(server: LiveServer, broker: Broker) -> None:
+    site = site_of(server)
+    with server.client() as client:
+        assert client.post("/api/v1/beds/no-such-bed/turns").status_code == 404
+        turn = client.post("/api/v1/beds/b103-2/turns", json={"site": site, "note": "left side"})
+        assert turn.status_code == 201
+        assert (turn.json()["actor"], turn.json()["note"]) == ("admin", "left side")
+        assert [t["id"] for t in client.get("/api/v1/beds/b103-2/turns").json()] == [turn.json()["id"]]
+    rule_key = (site, "repositioning_due", "b103-2")
+    # The pipeline thread takes the turn: the resident's turning clock starts from it.
+    wait_until(lambda: "turned" in server.ctx.pipeline.engine.states.get(rule_key, {}), 3, what="turn in the rule")
+    assert server.ctx.pipeline.engine.states[rule_key]["by"] == "staff:admin"
