@@ -3,6 +3,7 @@
 import argparse
 import secrets
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(Path(args.data_dir), keep=args.keep)
     broker, url, protocol = _broker(args.broker_url)
     parts: list[Any] = []
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that would
+    # kill us before the `finally` below, leaving the private broker running.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         _serve(args, facility, url, protocol, data_dir, parts)
     finally:
@@ -31,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
             broker.stop()
         print("carewatch demo stopped.", flush=True)
     return 0
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM stops the demo like Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _data_dir(path: Path, *, keep: bool) -> Path:

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from random import Random
 
+from devices.durations import format_duration
 from devices.facility import Device, Site
 from devices.kinds import DeviceKind
 from devices.messages import Reading
@@ -49,7 +50,8 @@ class World:
         if longest is not None and scenario.length > longest:
             for sim in scenario.devices:
                 sim.release()
-            raise ScenarioError(f"it would take {scenario.length}, longer than {longest}")
+            took, most = format_duration(round_s(scenario.length)), format_duration(longest)
+            raise ScenarioError(f"it would take {took}, longer than {most}")
         scenario.step(now)
         self.scenarios.append(scenario)
         return scenario
@@ -57,3 +59,8 @@ class World:
     def running(self) -> list[str]:
         """Names of the scenarios under way."""
         return [s.name for s in self.scenarios]
+
+
+def round_s(value: timedelta) -> timedelta:
+    """A duration to the whole second, for messages."""
+    return timedelta(seconds=round(value.total_seconds()))

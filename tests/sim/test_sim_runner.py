@@ -116,7 +116,7 @@ def test_the_tour_skips_what_cannot_run_now_and_plays_the_next_at_once() -> None
     assert sim.stats().started == ("bed-exit-night", "vitals-out-of-range")
     skipped = [line.split()[2] for line in lines if " skipped: " in line]
     assert skipped == ["out-of-bed-too-long", "bathroom-too-long", "not-up", "repositioning-due"]
-    assert "skipped: it would take 0:30:24, longer than 0:15:00" in lines[1]
+    assert "skipped: it would take 30m24s, longer than 15m" in lines[1]
     assert lines[-1].startswith("15:01:35 scenario vitals-out-of-range on bed-b103-1")
 
 

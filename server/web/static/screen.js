@@ -121,7 +121,8 @@
     const sev = joined(el("span", "sev"), [icon, el("span", "", t[a.severity] || a.severity)], " ");
     const title = el("strong", "alert-title", a.title);
     title.id = "alert-" + a.id + "-title";
-    const where = [cfg.names[a.subject] || a.subject_name, a.room_name].filter(Boolean);
+    // An alert about a room (a bathroom) names it once, not as "subject · room".
+    const where = [...new Set([cfg.names[a.subject] || a.subject_name, a.room_name].filter(Boolean))];
     return joined(el("div", "alert-head"), [sev, title, el("span", "alert-where", where.join(" · "))], " ");
   }
 
@@ -508,8 +509,8 @@
     if (!dialog || !a) return;
     dialog.querySelector("form").reset();
     dialog.dataset.alert = String(id);
-    $("resolve-what").textContent = [a.title, cfg.names[a.subject] || a.subject_name, a.room_name]
-      .filter(Boolean).join(" · ");
+    $("resolve-what").textContent = [...new Set([a.title, cfg.names[a.subject] || a.subject_name, a.room_name]
+      .filter(Boolean))].join(" · ");
     dialog.returnValue = "";
     dialog.showModal();
   }
