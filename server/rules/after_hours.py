@@ -12,7 +12,7 @@ class AfterHours(BandRule):
 
     name: ClassVar[str] = "appliance_after_hours"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """Power above the on-threshold, inside the complement of the kitchen hours."""
         hours = site.schedules.kitchen_hours
         cooking = device.appliance is not None and device.appliance.role is PlugRole.COOKING

@@ -115,9 +115,19 @@ class BandRule:
 
     name: ClassVar[str]
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The bands this rule watches on a device (none: the rule ignores it)."""
         raise NotImplementedError
+
+    def bands(self, site: Site, device: Device) -> list[Band]:
+        """`make_bands`, worked out once per site and device: merging limits validates models, and this runs
+        for every observation. Keyed by the site object itself (kept alive here, so its id is never reused):
+        another facility file or profile gets its own bands."""
+        cache: dict[tuple[int, str], tuple[Site, list[Band]]] = self.__dict__.setdefault("_bands", {})
+        found = cache.get((id(site), device.id))
+        if found is None:
+            found = cache[(id(site), device.id)] = (site, self.make_bands(site, device))
+        return found[1]
 
     def value(self, obs: Obs, band: Band) -> tuple[bool, float | None]:
         """(whether the observation says anything about the band, the value); None forgets the value."""
@@ -136,7 +146,13 @@ class BandRule:
             known, value = self.value(obs, band)
             if not known:
                 continue
-            sub = {**state.get(band.name, {}), "v": value, "raw": getattr(obs.reading, band.field)}
+            before = state.get(band.name)
+            if (before is None or before.get("ph", OK) == OK) and (value is None or not beyond(band.limits, value)):
+                # The usual case: all is well and stays well. Nothing to remember (a value inside the range
+                # cannot matter at a window's edge), so the state does not change and is not written.
+                new.pop(band.name, None)
+                continue
+            sub = {**(before or {}), "v": value, "raw": getattr(obs.reading, band.field)}
             new[band.name], fired = evaluate(obs.site, band, sub, obs.at)
             actions += fired
         return Step(new, _earliest(new), actions)

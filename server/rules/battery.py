@@ -15,7 +15,7 @@ class BatteryLow(BandRule):
 
     name: ClassVar[str] = "battery_low"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The battery charge."""
         if device.kind in NO_BATTERY:
             return []

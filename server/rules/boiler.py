@@ -16,7 +16,7 @@ class BoilerAbnormal(BandRule):
 
     name: ClassVar[str] = "boiler_abnormal"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """One band on the distance to normal."""
         appliance = device.appliance
         if device.kind is not DeviceKind.POWER_PLUG or appliance is None or appliance.role is not PlugRole.BOILER:

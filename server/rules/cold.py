@@ -14,7 +14,7 @@ class ColdStorage(BandRule):
 
     name: ClassVar[str] = "cold_storage"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The temperature of a fridge or freezer sensor."""
         limits = site.limits_of(device)
         if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role not in ROLES or limits is None:

@@ -12,7 +12,7 @@ class HotWater(BandRule):
 
     name: ClassVar[str] = "hot_water"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The outlet's water temperature."""
         limits = site.limits_of(device)
         if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role is not TemperatureRole.HOT_WATER:

@@ -16,7 +16,7 @@ class Overload(BandRule):
 
     name: ClassVar[str] = "appliance_overload"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """Power against the rating."""
         top = device.appliance.max_power() if device.appliance else None
         if device.kind is not DeviceKind.POWER_PLUG or top is None or device.appliance is None:

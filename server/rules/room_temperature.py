@@ -12,7 +12,7 @@ class RoomTemperature(BandRule):
 
     name: ClassVar[str] = "room_temperature"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The room's temperature."""
         limits = site.limits_of(device)
         if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role is not TemperatureRole.ROOM or not limits:

@@ -16,7 +16,7 @@ class VitalSigns(BandRule):
 
     name: ClassVar[str] = "vital_signs"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """Heart and breathing rate, with the resident's own limits over the site's."""
         bed = device.location.bed
         if device.kind is not DeviceKind.BED_SENSOR or not bed:

@@ -12,7 +12,7 @@ class Watch(BandRule):
 
     name: ClassVar[str] = "watch"
 
-    def bands(self, site: Site, device: Device) -> list[Band]:
+    def make_bands(self, site: Site, device: Device) -> list[Band]:
         """Every watch naming this device or its kind."""
         return [Band(w.id, w.field, w.limits, w.severity, f"{device.id}/{w.id}", device.location.room, w.window,
                      {"watch": w.id, "name": w.name.model_dump(by_alias=True)})

@@ -196,7 +196,7 @@ def _targets(site: Site, lang: str) -> dict[str, list[dict[str, str]]]:
     zones = [(z, r) for r in rooms for z in r.zones]
     return {
         "room": [{"id": r.id, "name": r.name.get(lang)} for r in rooms],
-        "zone": [{"id": z.id, "name": f"{r.name.get(lang)} · {z.name.get(lang) if z.name else z.id}"}
+        "zone": [{"id": z.id, "name": f"{r.name.get(lang)} · {z.name.get(lang)}" if z.name else r.name.get(lang)}
                  for z, r in zones],
         "device": [{"id": d.id, "name": device_name(site, d, lang)} for d in site.devices
                    if d.kind is not DeviceKind.CAMERA],

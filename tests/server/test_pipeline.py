@@ -117,6 +117,28 @@ def test_rule_timer_survives_a_restart_and_fires_when_due(reference_facility: Fa
     assert (alert.subject, alert.room, alert.severity) == ("b101-1", "r101", "high")
 
 
+@pytest.mark.parametrize(("device", "rule", "fields", "hold"), [
+    ("temp-raw-cabinet", "cold_storage", {"temperature_c": 11.0}, timedelta(minutes=15)),
+    ("bed-b103-1", "vital_signs", {"occupied": True, "heart_rate_bpm": 140.0}, timedelta(seconds=180)),
+    ("plug-boiler", "boiler_abnormal", {"power_w": 1200.0}, timedelta(minutes=2)),
+])
+def test_a_threshold_hold_off_survives_a_restart(reference_facility: Facility, sessions: Any, pipeline: Pipeline,
+                                                 clock: Clock, device: str, rule: str, fields: dict[str, Any],
+                                                 hold: timedelta) -> None:
+    """Band state (pending since, peak) is kept as JSON: a restart half-way through the hold-off changes nothing."""
+    pipeline.process([message(envelope(device, T0, **fields))])
+    clock.now = T0 + hold / 2
+    restarted = Pipeline(reference_facility, sessions, clock=clock)
+    restarted.load()
+    clock.now = T0 + hold - timedelta(seconds=1)
+    restarted.tick()
+    assert alerts(sessions, rule) == []
+    clock.now = T0 + hold
+    restarted.tick()
+    [alert] = alerts(sessions, rule)
+    assert alert.details["since"] == T0.isoformat()
+
+
 def test_edge_clock_running_ahead_cannot_push_timers_into_the_future(pipeline: Pipeline, clock: Clock) -> None:
     pipeline.process([message(envelope("bed-b101-1", T0, seq=1, occupied=True))])
     pipeline.process([message(envelope("bed-b101-1", T0 + timedelta(hours=2), seq=2, occupied=False))])

@@ -12,7 +12,6 @@
   const RETRY_CLOSED_MS = 5000;
 
   const state = { alerts: new Map(), devices: new Map(), edge: null, suppressions: [], skewMs: 0, live: false };
-  const MODE_ICON = { silence: "🔕", maintenance: "🔧", drill: "🚒" };
   // What each kind of suppression may cover (the server checks it too).
   const SCOPES = { drill: ["site", "room", "zone"], silence: ["site", "room", "zone", "device", "rule"],
                    maintenance: ["room", "zone", "device"] };
@@ -61,6 +60,19 @@
       return new Date(iso).toLocaleString(cfg.lang, { timeZone: cfg.tz });
     } catch (e) {
       return new Date(iso).toLocaleString();
+    }
+  }
+
+  function shortTime(iso) {
+    // Hours and minutes at the site; the date too when it is not today there.
+    const opts = { timeZone: cfg.tz, hour: "2-digit", minute: "2-digit" };
+    const day = (d) => d.toLocaleDateString(cfg.lang, { timeZone: cfg.tz });
+    const at = new Date(iso);
+    try {
+      const today = day(at) === day(new Date(now()));
+      return (today ? "" : day(at) + " ") + at.toLocaleTimeString(cfg.lang, opts);
+    } catch (e) {
+      return at.toLocaleString();
     }
   }
 
@@ -134,8 +146,7 @@
       parts.push(el("span", "status status-open-label", t[a.status] || a.status));
     }
     if (a.cleared) parts.push(el("span", "cleared-mark", "✓ " + t.cleared));
-    if (a.muted) parts.push(el("span", "muted-mark", (MODE_ICON[a.muted] || "") + " " +
-                                                    (a.muted === "drill" ? t.drill_tag : t.silenced)));
+    if (a.muted) parts.push(el("span", "muted-mark", a.muted === "drill" ? t.drill_tag : t.silenced));
     if (a.occurrences > 1) parts.push(el("span", "count", fill(t.times, { n: a.occurrences })));
     return joined(el("div", "alert-meta"), parts, " · ");
   }
@@ -297,11 +308,11 @@
   }
 
   function suppressionNode(x) {
-    const what = MODE_ICON[x.mode] + " " + (t["mode_" + x.mode] || x.mode).split(/[（(]/)[0].trim();
+    const what = (t["mode_" + x.mode] || x.mode).split(/[（(]/)[0].trim();
     const where = x.scope === "site" ? t.scope_site : targetName(x.scope, x.target);
     const li = el("li", "suppression mode-" + x.mode);
     li.append(joined(el("span"), [el("strong", "", what), el("span", "", where),
-      el("span", "", t.until + " " + localTime(x.ends_at)), el("span", "", x.reason),
+      el("span", "", t.until + " " + shortTime(x.ends_at)), el("span", "", x.reason),
       el("span", "", t.by + " " + x.author)], " · "));
     if (cfg.canAct) {
       const button = el("button", "", t.end);
