@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
 
-from devices.facility import Device, Facility, Site
+from devices.equipment import Device
+from devices.facility import Facility, Site
 from devices.kinds import DeviceKind
 from devices.loader import load_facility
 from devices.sim import World

@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from devices import topics
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, PlugRole, TemperatureRole
 from devices.messages import Envelope, Reading, new_id, to_json, utcnow
 

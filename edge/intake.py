@@ -10,7 +10,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from devices import protocols, topics
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind
 from devices.messages import (
     MAX_PAYLOAD_BYTES,

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from devices import topics
-from devices.facility import Device, Facility, Site
+from devices.equipment import Device
+from devices.facility import Facility, Site
 from devices.messages import MAX_PAYLOAD_BYTES, Envelope, storable, truncate_raw
 
 

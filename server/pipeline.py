@@ -117,8 +117,8 @@ class Pipeline:
                 self._load_mutes(session, now)
         fired = self._local(now) + self.engine.fire_due(now)
         fired += self.registry.check_offline(now, skip=lambda site, dev: self.mutes.in_maintenance(site, dev, now))
-        if not fired and not self.registry.take_changed():
-            return changes
+        if not fired and not self.registry.take_changed() and not self.engine.changed():
+            return changes  # nothing to write (a timer that only moved on, a logged turn, are written below)
         with self.sessions.begin() as session:
             changes.devices = self.registry.take_changed()
             self._apply(session, fired, now, changes)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from devices.facility import Device, Facility
+from devices.equipment import Device
+from devices.facility import Facility
 from devices.kinds import DeviceKind, Severity
 from server.models import DeviceState, Edge
 from server.rules.base import Clear, Raise

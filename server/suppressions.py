@@ -3,7 +3,8 @@
 - A **silence** mutes a device, a room or zone, a rule kind or a whole site: alerts are still raised and
   recorded, tagged `muted="silence"`, but are not an alarm to notify.
 - **Maintenance** takes a device (or every device of a room or zone) out of the rules: its observations are
-  stored, the rules do not see them, and it cannot go offline.
+  stored, the rules do not see them, it cannot go offline, and whatever it still raises (a timer set before,
+  its Last Will when unplugged) is tagged `muted="maintenance"`.
 - A **drill** (from the screen, for a zone and a time span): smoke and exit-door alerts inside it are tagged
   `muted="drill"` instead of raising a real alarm.
 """
@@ -16,11 +17,21 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devices.facility import Device, Facility, Site
+from devices.durations import format_duration
+from devices.equipment import Device
+from devices.facility import Facility, Site
 from server.models import Suppression
+from server.registry import DEVICE_OFFLINE, EDGE_OFFLINE
+from server.rules import BY_NAME
 from server.rules.base import Raise
 
 MAX_SPAN = timedelta(days=30)
+# What care staff may do without a manager: mute what they are looking at for a night, run a drill.
+STAFF_SILENCE = timedelta(hours=12)
+STAFF_DRILL = timedelta(hours=4)
+STAFF_SILENCE_SCOPES = frozenset({"room", "zone", "device"})
+# Every alert kind a silence can name.
+RULE_NAMES = (*BY_NAME, DEVICE_OFFLINE, EDGE_OFFLINE)
 # Drills exercise the alarms people react to: fire (smoke) and exits (evacuation, wandering).
 DRILL_RULES = frozenset({"smoke", "exit_door_night"})
 
@@ -42,6 +53,8 @@ class Scope(StrEnum):
     DEVICE = "device"
     RULE = "rule"
 
+
+EXPLAINS = {Mode.DRILL: 0, Mode.MAINTENANCE: 1, Mode.SILENCE: 2}  # which tag an alert covered twice gets
 
 ALLOWED_SCOPES = {
     Mode.SILENCE: set(Scope),
@@ -71,6 +84,21 @@ def check(facility: Facility, rules: Iterable[str], *, site: str, mode: Mode, sc
              Scope.DEVICE: set(found.device_by_id), Scope.RULE: set(rules)}[scope]
     if target not in known:
         raise SuppressionError(f"no {scope.value} {target!r} in site {site!r}")
+
+
+def staff_may(mode: Mode, scope: Scope, span: timedelta) -> str | None:
+    """Why care staff (not managers) may not start this suppression, or None if they may.
+
+    A silence of a whole site or of a rule kind, or a long one, can hide a real fire: a manager decides that.
+    """
+    if mode is Mode.MAINTENANCE:
+        return "only managers put devices into maintenance"
+    if mode is Mode.SILENCE and scope.value not in STAFF_SILENCE_SCOPES:
+        return "only managers silence a whole site or an alert kind"
+    most = STAFF_SILENCE if mode is Mode.SILENCE else STAFF_DRILL
+    if span > most:
+        return f"care staff may start a {mode.value} of at most {format_duration(most)}; longer needs a manager"
+    return None
 
 
 def create(session: Session, *, site: str, mode: Mode, scope: Scope, target: str | None, starts_at: datetime,
@@ -158,10 +186,12 @@ class Mutes:
                    for m in self.items)
 
     def muting(self, site: str, rule: str, action: Raise, at: datetime) -> Active | None:
-        """The drill or silence an alert falls under, if any (a drill first: it explains the alarm)."""
-        found = [m for m in self.items if m.site == site and m.live(at) and m.mode is not Mode.MAINTENANCE
-                 and (m.mode is Mode.SILENCE or rule in DRILL_RULES) and self._covers_alert(m, rule, action)]
-        found.sort(key=lambda m: m.mode is not Mode.DRILL)
+        """The drill, maintenance or silence an alert falls under, if any, in that order: the first explains
+        the alarm best. Maintenance covers what its devices raise whatever the rule (a timer set before it
+        began, the Last Will of a device unplugged for it)."""
+        found = [m for m in self.items if m.site == site and m.live(at)
+                 and (m.mode is not Mode.DRILL or rule in DRILL_RULES) and self._covers_alert(m, rule, action)]
+        found.sort(key=lambda m: EXPLAINS[m.mode])
         return found[0] if found else None
 
     def _covers_alert(self, m: Active, rule: str, action: Raise) -> bool:
@@ -174,7 +204,11 @@ class Mutes:
             return action.room is not None and action.room == m.room
         site = self.facility.site_by_id.get(m.site)
         device = site.device_by_id.get(m.target or "") if site else None
-        return device is not None and action.subject.split("/", 1)[0] in {device.id, device.location.bed}
+        if device is None:
+            return False
+        head = action.subject.split("/", 1)[0]
+        # A bed's alerts come from its mat; a room's (the bathroom) from the sensors in it.
+        return head in {device.id, device.location.bed} or (head == device.location.room == action.room)
 
 
 def _covers_device(m: Active, device: Device) -> bool:

@@ -5,7 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from devices.facility import Device, Facility, Site
+from devices.equipment import Device
+from devices.facility import Facility, Site
 from server.models import Alert, DeviceState
 from server.texts import KIND_NAMES, rule_title, word
 

@@ -4,7 +4,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Protocol as Interface
 
-from devices.facility import Protocol
+from devices.equipment import Protocol
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from random import Random
 
-from devices.facility import Appliance
+from devices.equipment import Appliance
 from devices.sim.device import SimDevice
 
 NOMINAL_V = 225.0

@@ -4,11 +4,12 @@ import math
 from datetime import datetime, timedelta
 from random import Random
 
-from devices.facility import Limits, Site
+from devices.facility import Site
 from devices.kinds import TemperatureRole
 from devices.sim.device import SimDevice
 from devices.sim.timeline import inside
 from devices.sim.watched import kept_inside, limits_on
+from devices.thresholds import Limits
 
 # Set point and compressor swing (°C) by role; humidity (%) inside. `other` is a medicine fridge (2-8 °C):
 # it aims for the middle, and its watch's limits move the set point like a cabinet's own limits do.

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from devices.facility import Names
+from devices.basics import Names
 from devices.sim.scenario import Scenario, Stage
 from devices.sim.scenarios import KINDS
 

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from random import Random
 from typing import Any
 
-from devices.facility import Device, Protocol, Site
+from devices.equipment import Device, Protocol
+from devices.facility import Site
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 

@@ -4,7 +4,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 from random import Random
 
-from devices.facility import Protocol, Site, Window
+from devices.basics import Window
+from devices.equipment import Protocol
+from devices.facility import Site
 from devices.sim.bathrooms import Bathrooms
 from devices.sim.device import SimDevice
 from devices.sim.timeline import DAY_MINUTES, in_span, minute_of_day, next_local

@@ -15,7 +15,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from devices.facility import Device, Facility
+from devices.equipment import Device
+from devices.facility import Facility
 from devices.loader import load_facility
 from devices.messages import Reading, utcnow
 from devices.mqtt import ProtocolVersion, connect, make_client, parse_url

@@ -2,12 +2,14 @@
 
 from datetime import datetime, timedelta
 
-from devices.facility import Limits, Protocol, Site
+from devices.equipment import Protocol
+from devices.facility import Site
 from devices.kinds import DeviceKind
 from devices.sim.device import SimDevice
 from devices.sim.residents import out_of_bed_limit, wake_window
 from devices.sim.scenario import SETTLE, S, Scenario, Stage
 from devices.sim.timeline import minute_of_day, next_local
+from devices.thresholds import Limits
 
 VITALS = ("heart_rate_bpm", "respiration_rpm")
 

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from devices.facility import Limits, Watch
 from devices.kinds import DeviceKind, TemperatureRole
 from devices.sim.device import SimDevice, has_battery
 from devices.sim.scenario import SETTLE, S, Scenario, ScenarioError, Stage
 from devices.sim.timeline import inside
+from devices.thresholds import Limits, Watch
 
 
 class _Excursion(Scenario):

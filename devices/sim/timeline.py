@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from devices.facility import Window
+from devices.basics import Window
 
 Action = Callable[[], None]
 DAY_MINUTES = 24 * 60

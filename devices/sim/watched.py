@@ -1,6 +1,8 @@
 """The ranges a site's rules and its own watches hold a device's readings to: the day model stays inside them."""
 
-from devices.facility import Device, Limits, Site
+from devices.equipment import Device
+from devices.facility import Site
+from devices.thresholds import Limits
 
 
 def limits_on(site: Site, device: Device, field: str) -> list[Limits]:

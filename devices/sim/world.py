@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 from random import Random
 
 from devices.durations import format_duration
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 from devices.sim.catalog import create

@@ -49,8 +49,8 @@ def unresolved_keys(session: Session) -> set[tuple[str, str, str]]:
 
 def apply_raise(session: Session, *, site: str, rule: str, action: Raise, at: datetime,
                 muted: tuple[str, int] | None = None) -> Alert:
-    """Open an alert (tagged when a silence or drill covers it), or mark the unresolved one active again and
-    count the occurrence."""
+    """Open an alert (tagged when a silence, drill or maintenance covers it), or mark the unresolved one active
+    again and count the occurrence; a muted alert raised again with nothing covering it becomes a real one."""
     alert = open_alert(session, site=site, rule=rule, subject=action.subject)
     if alert is None:
         alert = Alert(site=site, rule=rule, subject=action.subject, severity=action.severity.value,
@@ -64,6 +64,10 @@ def apply_raise(session: Session, *, site: str, rule: str, action: Raise, at: da
     alert.occurrences += 1
     alert.last_raised_at = at
     alert.details = {**alert.details, **action.details}
+    if alert.muted and muted is None:
+        # It comes back after the drill or silence that covered it: from now on it is a real alarm.
+        _record(session, alert, "unmuted", SYSTEM, at, f"{alert.muted} #{alert.suppression_id} over")
+        alert.muted, alert.suppression_id = None, None
     if alert.cleared:
         alert.cleared, alert.cleared_at = False, None
         _record(session, alert, "reraised", SYSTEM, at)

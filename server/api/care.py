@@ -5,23 +5,20 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 from server import suppressions
 from server.api.deps import Actor, Ctx, Db, User_
-from server.auth.users import Role
+from server.auth.users import MANAGERS
 from server.live import broadcast_suppressions
 from server.models import CareEvent, Suppression
-from server.registry import DEVICE_OFFLINE, EDGE_OFFLINE
-from server.rules import BY_NAME
 from server.rules.base import Obs
-from server.suppressions import Mode, Scope, SuppressionError
+from server.suppressions import RULE_NAMES, Mode, Scope, SuppressionError
 
 router = APIRouter(prefix="/api/v1", tags=["care"])
-RULE_NAMES = (*BY_NAME, DEVICE_OFFLINE, EDGE_OFFLINE)
 
 
 class SuppressionIn(BaseModel):
@@ -31,13 +28,14 @@ class SuppressionIn(BaseModel):
     mode: Mode
     scope: Scope
     target: str | None = Field(None, max_length=64, description="room, zone, device or rule id; none for a site")
-    starts_at: datetime | None = Field(None, description="defaults to now")
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = Field(None, description="defaults to now")
+    ends_at: AwareDatetime | None = None
     minutes: int | None = Field(None, ge=1, le=30 * 24 * 60, description="instead of ends_at")
     reason: str = Field(min_length=3, max_length=500)
 
     @model_validator(mode="after")
     def _one_end(self) -> "SuppressionIn":
+        """One way to say when it ends; a target unless it covers the site."""
         if (self.ends_at is None) == (self.minutes is None):
             raise ValueError("give either ends_at or minutes")
         if self.scope is not Scope.SITE and not self.target:
@@ -91,13 +89,15 @@ def list_suppressions(db: Db, ctx: Ctx, user: User_, site: str | None = None,
 
 @router.post("/suppressions", response_model=SuppressionOut, status_code=status.HTTP_201_CREATED)
 def create_suppression(body: SuppressionIn, db: Db, ctx: Ctx, user: Actor) -> Suppression:
-    """Start a silence or drill (staff) or a maintenance window (managers)."""
-    if body.mode is Mode.MAINTENANCE and user.role not in (Role.MANAGER, Role.ADMIN):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only managers put devices into maintenance")
+    """Start a silence or drill (staff: a device, room or zone for up to 12 h; drills up to 4 h) or anything
+    else (managers)."""
     now = ctx.clock()
     site = body.site or ctx.facility.sites[0].id
     starts = body.starts_at or now
     ends = body.ends_at or starts + timedelta(minutes=body.minutes or 0)
+    refused = None if user.role in MANAGERS else suppressions.staff_may(body.mode, body.scope, ends - starts)
+    if refused:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
     try:
         suppressions.check(ctx.facility, RULE_NAMES, site=site, mode=body.mode, scope=body.scope,
                            target=body.target, starts_at=starts, ends_at=ends)
@@ -114,7 +114,7 @@ def create_suppression(body: SuppressionIn, db: Db, ctx: Ctx, user: Actor) -> Su
 def end_suppression(suppression_id: int, db: Db, ctx: Ctx, user: Actor) -> Suppression:
     """End a silence, maintenance window or drill early."""
     existing = db.get(Suppression, suppression_id)
-    if existing is not None and existing.mode == Mode.MAINTENANCE and user.role not in (Role.MANAGER, Role.ADMIN):
+    if existing is not None and existing.mode == Mode.MAINTENANCE and user.role not in MANAGERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only managers end maintenance")
     try:
         row = suppressions.end(db, suppression_id, actor=user.username, at=ctx.clock())
@@ -144,9 +144,11 @@ def log_turn(bed: str, db: Db, ctx: Ctx, user: Actor, body: TurnIn | None = None
 
 
 @router.get("/beds/{bed}/turns", response_model=list[TurnOut])
-def list_turns(bed: str, db: Db, user: User_, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CareEvent]:
-    """The turns logged for a bed, newest first."""
-    query = select(CareEvent).where(CareEvent.bed == bed, CareEvent.kind == "turn")
+def list_turns(bed: str, db: Db, ctx: Ctx, user: User_, site: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CareEvent]:
+    """The turns logged for a bed of a site (default the first), newest first."""
+    site_id = site or ctx.facility.sites[0].id
+    query = select(CareEvent).where(CareEvent.site == site_id, CareEvent.bed == bed, CareEvent.kind == "turn")
     return list(db.scalars(query.order_by(CareEvent.at.desc()).limit(limit)))
 
 

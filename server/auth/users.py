@@ -26,6 +26,7 @@ class Role(StrEnum):
 
 # Roles allowed to change alerts (acknowledge, resolve).
 ACTORS = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def create_user(session: Session, *, username: str, password: str, role: Role, at: datetime,

@@ -2,8 +2,11 @@
 
 from typing import ClassVar
 
-from devices.facility import Device, Limits, Site, Window
+from devices.basics import Window
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, PlugRole, Severity
+from devices.thresholds import Limits
 from server.rules.bands import Band, BandRule
 
 

@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from devices.facility import Device, Limits, Site, Window
-from devices.kinds import Severity
+from devices.basics import Window
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import DeviceKind, Severity, TemperatureRole
+from devices.thresholds import Limits
 from server.rules.base import Action, Clear, Obs, Raise, State, Step, dt, in_window, next_change, ts
 
 OK, PENDING, ON, CLEARING = "ok", "pending", "on", "clearing"
@@ -173,6 +176,14 @@ class BandRule:
                 new[band.name], fired = evaluate(site, band, sub, now)
                 actions += early + fired
         return Step(new, _earliest(new), actions)
+
+
+def temperature_band(site: Site, device: Device, role: TemperatureRole, severity: Severity) -> list[Band]:
+    """The one band of a temperature sensor of `role`, with the site's limits for the role under the device's."""
+    limits = site.limits_of(device)
+    if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role is not role or limits is None:
+        return []
+    return [Band("t", "temperature_c", limits, severity, device.id, device.location.room)]
 
 
 def _current(state: State, bands: list[Band]) -> State:

@@ -4,8 +4,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Protocol
 
-from devices.facility import Device, Site, Window
-from devices.kinds import Severity
+from devices.basics import Window
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import DeviceKind, Severity
 from devices.messages import Reading
 
 State = dict[str, Any]
@@ -66,6 +68,11 @@ class Rule(Protocol):
     def fire(self, site: Site, key: str, state: State, now: datetime) -> Step:
         """The key's timer has come due at `now`."""
         ...
+
+
+def bed_of(device: Device) -> str | None:
+    """The bed a bed sensor lies in (None for any other device)."""
+    return device.location.bed if device.kind is DeviceKind.BED_SENSOR else None
 
 
 def ts(value: datetime) -> float:

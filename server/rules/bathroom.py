@@ -4,7 +4,8 @@ A resident who has fallen there may not be able to press the SOS cord."""
 from datetime import datetime
 from typing import ClassVar
 
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, RoomType, Severity
 from server.rules.base import Clear, Obs, Raise, State, Step, dt, in_night, next_night_start, ts
 

@@ -2,7 +2,8 @@
 
 from typing import ClassVar
 
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, Severity
 from server.rules.bands import Band, BandRule
 

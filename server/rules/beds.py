@@ -3,14 +3,10 @@
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from devices.facility import Device, Site
-from devices.kinds import DeviceKind, Severity
-from server.rules.base import Clear, Obs, Raise, State, Step, dt, in_night, next_night_start, ts
-
-
-def _bed_of(device: Device) -> str | None:
-    """The bed a bed sensor lies in."""
-    return device.location.bed if device.kind is DeviceKind.BED_SENSOR else None
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import Severity
+from server.rules.base import Clear, Obs, Raise, State, Step, bed_of, dt, in_night, next_night_start, ts
 
 
 class BedExitNight:
@@ -23,7 +19,7 @@ class BedExitNight:
 
     def key(self, site: Site, device: Device) -> str | None:
         """The bed, if its resident's profile watches bed exits."""
-        bed = _bed_of(device)
+        bed = bed_of(device)
         profile = site.profile_of_bed(bed)
         return bed if bed and profile and profile.watch_bed_exit else None
 
@@ -44,7 +40,7 @@ class BedExitNight:
         """Still empty after the confirmation delay: the resident is up."""
         if state.get("occupied") is not False or not state.get("night"):
             return Step(state)
-        device_room = _room_of_bed(site, key)
+        device_room = site.room_of_bed.get(key)
         return Step(state, None, [Raise(key, Severity.HIGH, device_room, {"since": dt(state["since"]).isoformat()})])
 
 
@@ -55,7 +51,7 @@ class OutOfBedTooLong:
 
     def key(self, site: Site, device: Device) -> str | None:
         """Every bed with a sensor."""
-        return _bed_of(device)
+        return bed_of(device)
 
     def observe(self, obs: Obs, state: State, due: datetime | None) -> Step:
         """Count from the moment the bed became empty; stop and clear on return."""
@@ -80,7 +76,7 @@ class OutOfBedTooLong:
             return Step(state, next_night_start(site, now) + limit)
         since = dt(state["since"])
         details = {"since": since.isoformat(), "limit_s": limit.total_seconds()}
-        return Step(state, None, [Raise(key, Severity.HIGH, _room_of_bed(site, key), details)])
+        return Step(state, None, [Raise(key, Severity.HIGH, site.room_of_bed.get(key), details)])
 
 
 def confirm_delay(site: Site, bed: str) -> timedelta:
@@ -93,8 +89,3 @@ def _limit(site: Site, bed: str) -> timedelta:
     """The resident's own limit if the care profile sets one, else the site's."""
     profile = site.profile_of_bed(bed)
     return (profile.out_of_bed_max if profile else None) or site.thresholds.out_of_bed_max
-
-
-def _room_of_bed(site: Site, bed: str) -> str | None:
-    """Room id that holds a bed."""
-    return site.room_of_bed.get(bed)

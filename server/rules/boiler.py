@@ -3,8 +3,10 @@
 
 from typing import ClassVar
 
-from devices.facility import Device, Limits, PowerBand, Site
+from devices.equipment import Device, PowerBand
+from devices.facility import Site
 from devices.kinds import DeviceKind, PlugRole, Severity
+from devices.thresholds import Limits
 from server.rules.bands import Band, BandRule
 from server.rules.base import Obs
 

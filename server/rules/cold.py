@@ -2,11 +2,10 @@
 
 from typing import ClassVar
 
-from devices.facility import Device, Site
-from devices.kinds import DeviceKind, Severity, TemperatureRole
-from server.rules.bands import Band, BandRule
-
-ROLES = (TemperatureRole.FRIDGE, TemperatureRole.FREEZER)
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import Severity, TemperatureRole
+from server.rules.bands import Band, BandRule, temperature_band
 
 
 class ColdStorage(BandRule):
@@ -16,7 +15,5 @@ class ColdStorage(BandRule):
 
     def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The temperature of a fridge or freezer sensor."""
-        limits = site.limits_of(device)
-        if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role not in ROLES or limits is None:
-            return []
-        return [Band("t", "temperature_c", limits, Severity.HIGH, device.id, device.location.room)]
+        return (temperature_band(site, device, TemperatureRole.FRIDGE, Severity.HIGH)
+                or temperature_band(site, device, TemperatureRole.FREEZER, Severity.HIGH))

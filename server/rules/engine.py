@@ -91,6 +91,10 @@ class RuleEngine:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
+    def changed(self) -> bool:
+        """Whether some state or timer changed since the last flush."""
+        return bool(self._dirty)
+
     def flush(self, session: Session) -> None:
         """Write changed states and timers in the caller's transaction: one upsert for all of them."""
         rows, gone = [], []

@@ -2,9 +2,10 @@
 
 from typing import ClassVar
 
-from devices.facility import Device, Site
-from devices.kinds import DeviceKind, Severity, TemperatureRole
-from server.rules.bands import Band, BandRule
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import Severity, TemperatureRole
+from server.rules.bands import Band, BandRule, temperature_band
 
 
 class HotWater(BandRule):
@@ -14,7 +15,4 @@ class HotWater(BandRule):
 
     def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The outlet's water temperature."""
-        limits = site.limits_of(device)
-        if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role is not TemperatureRole.HOT_WATER:
-            return []
-        return [Band("t", "temperature_c", limits, Severity.HIGH, device.id, device.location.room)] if limits else []
+        return temperature_band(site, device, TemperatureRole.HOT_WATER, Severity.HIGH)

@@ -3,7 +3,8 @@
 from datetime import datetime
 from typing import ClassVar
 
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, Severity
 from server.rules.base import Clear as ClearAction
 from server.rules.base import Obs, Raise, State, Step

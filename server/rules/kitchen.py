@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, PlugRole, RoomType, Severity
 from server.rules.base import Action, Clear, Obs, Raise, State, Step, dt, ts
 

@@ -2,9 +2,10 @@
 
 from typing import ClassVar
 
-from devices.facility import Device, Site
-from devices.kinds import DeviceKind, Severity, TemperatureRole
-from server.rules.bands import Band, BandRule
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import Severity, TemperatureRole
+from server.rules.bands import Band, BandRule, temperature_band
 
 
 class RoomTemperature(BandRule):
@@ -14,7 +15,4 @@ class RoomTemperature(BandRule):
 
     def make_bands(self, site: Site, device: Device) -> list[Band]:
         """The room's temperature."""
-        limits = site.limits_of(device)
-        if device.kind is not DeviceKind.TEMPERATURE_SENSOR or device.role is not TemperatureRole.ROOM or not limits:
-            return []
-        return [Band("t", "temperature_c", limits, Severity.MEDIUM, device.id, device.location.room)]
+        return temperature_band(site, device, TemperatureRole.ROOM, Severity.MEDIUM)

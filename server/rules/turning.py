@@ -5,9 +5,10 @@ Medium; cleared by the turn."""
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from devices.facility import Device, Site
-from devices.kinds import DeviceKind, Severity
-from server.rules.base import Clear, Obs, Raise, State, Step, dt, ts
+from devices.equipment import Device
+from devices.facility import Site
+from devices.kinds import Severity
+from server.rules.base import Clear, Obs, Raise, State, Step, bed_of, dt, ts
 
 
 class RepositioningDue:
@@ -17,7 +18,7 @@ class RepositioningDue:
 
     def key(self, site: Site, device: Device) -> str | None:
         """Beds whose resident has a turning protocol."""
-        bed = device.location.bed if device.kind is DeviceKind.BED_SENSOR else None
+        bed = bed_of(device)
         return bed if bed and interval(site, bed) is not None else None
 
     def observe(self, obs: Obs, state: State, due: datetime | None) -> Step:
@@ -29,6 +30,8 @@ class RepositioningDue:
         if occupied is False:
             return Step({"occupied": False}, None, cleared if state.get("occupied") is not False else [])
         back = occupied is True and state.get("occupied") is not True
+        if moved and occupied is None and state.get("occupied") is False:
+            return Step(state, due)  # a turn logged for an empty bed: nobody to turn, the clock stays off
         if (moved or back) and every is not None:
             turn = {"occupied": True, "turned": ts(obs.at)}
             if obs.reading.action:

@@ -3,7 +3,8 @@ hold-off [180 s], so a cough or a sensor glitch does not alert."""
 
 from typing import ClassVar
 
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, Severity
 from server.rules.bands import Band, BandRule
 from server.rules.base import Obs

@@ -3,7 +3,8 @@ hysteresis, hold-off, schedule and severity, for devices the catalogue has no ru
 
 from typing import ClassVar
 
-from devices.facility import Device, Site
+from devices.equipment import Device
+from devices.facility import Site
 from server.rules.bands import Band, BandRule
 
 

@@ -65,6 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "start": {"zh-CN": "开始", "en": "Start"},
     "end": {"zh-CN": "结束", "en": "End"},
     "until": {"zh-CN": "至", "en": "until"},
+    "from": {"zh-CN": "自", "en": "from"},
     "by": {"zh-CN": "设置人", "en": "by"},
     # Ages ("3 min ago").
     "just_now": {"zh-CN": "刚刚", "en": "just now"},

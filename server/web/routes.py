@@ -8,13 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from devices.facility import Device, Limits, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, RoomType, TemperatureRole
+from devices.thresholds import Limits
 from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
 from server.auth.tokens import COOKIE, Principal
-from server.auth.users import ACTORS, Role, authenticate
-from server.registry import DEVICE_OFFLINE
-from server.rules import BY_NAME
+from server.auth.users import ACTORS, MANAGERS, authenticate
+from server.suppressions import ALLOWED_SCOPES, RULE_NAMES
 from server.texts import rule_title
 from server.views import device_name
 from server.web.i18n import texts
@@ -42,7 +43,7 @@ def screen(request: Request, ctx: Ctx, db: Db, lang: Lang) -> Response:
     t = texts(lang)
     return TEMPLATES.TemplateResponse(request, "screen.html", {
         "site": site, "lang": lang, "t": t, "user": user, "can_act": user.role in ACTORS,
-        "can_manage": user.role in (Role.MANAGER, Role.ADMIN),
+        "can_manage": user.role in MANAGERS,
         "demo": ctx.settings.demo, "layout": layout(site, lang, t),
     })
 
@@ -190,7 +191,7 @@ def _range(limits: Limits) -> str:
     return f"≥ {limits.min:g} °C"
 
 
-def _targets(site: Site, lang: str) -> dict[str, list[dict[str, str]]]:
+def _targets(site: Site, lang: str) -> dict[str, Any]:
     """What a silence, maintenance window or drill can cover, with display names, for the screen's dialog."""
     rooms = site.rooms()
     zones = [(z, r) for r in rooms for z in r.zones]
@@ -200,7 +201,8 @@ def _targets(site: Site, lang: str) -> dict[str, list[dict[str, str]]]:
                  for z, r in zones],
         "device": [{"id": d.id, "name": device_name(site, d, lang)} for d in site.devices
                    if d.kind is not DeviceKind.CAMERA],
-        "rule": [{"id": name, "name": rule_title(name, lang)} for name in (*BY_NAME, DEVICE_OFFLINE)],
+        "rule": [{"id": name, "name": rule_title(name, lang)} for name in RULE_NAMES],
+        "scopes": {mode.value: sorted(s.value for s in scopes) for mode, scopes in ALLOWED_SCOPES.items()},
     }
 
 

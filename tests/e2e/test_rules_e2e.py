@@ -19,10 +19,11 @@ import pytest
 
 from devices import mqtt as cw_mqtt
 from devices import protocols
-from devices.facility import Limits, Site
+from devices.facility import Site
 from devices.loader import load_facility
 from devices.messages import Reading
 from devices.protocols import Outgoing
+from devices.thresholds import Limits
 from server.pipeline import MAX_CLOCK_AHEAD
 from server.registry import DEVICE_OFFLINE
 from server.rules import ALL

@@ -91,3 +91,26 @@ def test_a_logged_turn_is_recorded_with_who_and_clears_repositioning(server: Liv
     # The pipeline thread takes the turn: the resident's turning clock starts from it.
     wait_until(lambda: "turned" in server.ctx.pipeline.engine.states.get(rule_key, {}), 3, what="turn in the rule")
     assert server.ctx.pipeline.engine.states[rule_key]["by"] == "staff:admin"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"mode": "silence", "scope": "site", "minutes": 30}, "only managers silence a whole site or an alert kind"),
+    ({"mode": "silence", "scope": "rule", "target": "smoke", "minutes": 30}, "only managers silence"),
+    ({"mode": "silence", "scope": "device", "target": "smoke-kitchen", "minutes": 13 * 60}, "at most 12h"),
+    ({"mode": "drill", "scope": "site", "minutes": 5 * 60}, "at most 4h"),
+])
+def test_care_staff_cannot_hide_a_fire_for_long(server: LiveServer, body: dict[str, object], message: str) -> None:
+    with as_user(server, add_user(server, "nurse", Role.STAFF)) as staff:
+        refused = staff.post("/api/v1/suppressions", json={**body, "reason": "sensor keeps beeping"})
+        assert refused.status_code == 403 and message in refused.text
+    with as_user(server, add_user(server, "boss", Role.MANAGER)) as manager:
+        assert manager.post("/api/v1/suppressions", json={**body, "reason": "agreed with the fire officer"}
+                            ).status_code == 201
+
+
+def test_a_naive_time_is_refused_not_a_server_error(server: LiveServer) -> None:
+    with server.client() as client:
+        response = client.post("/api/v1/suppressions", json={
+            "mode": "silence", "scope": "device", "target": "smoke-kitchen", "reason": "test",
+            "starts_at": "2026-11-28T10:00:00", "ends_at": "2026-11-28T11:00:00"})
+        assert response.status_code == 422 and "timezone" in response.text

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devices.facility import Site, Window
+from devices.basics import Window
+from devices.facility import Site
 from server.rules.base import at_local, in_night, in_window, next_change, next_night_start, next_time
 
 NIGHT = Window(start=time(22), end=time(6))

@@ -107,3 +107,30 @@ def test_a_turn_logged_on_the_screen_clears_repositioning_due(pipeline: Pipeline
     pipeline.tick()
     [alert] = alerts(sessions, "repositioning_due")
     assert alert.cleared
+
+
+def test_an_alarm_back_after_its_drill_is_real_again(pipeline: Pipeline, sessions: Any, clock: Clock) -> None:
+    suppress(pipeline, sessions, Mode.DRILL, Scope.ROOM, "kitchen", minutes=30)
+    pipeline.process([message(envelope("smoke-kitchen", T0, smoke=True)),
+                      message(envelope("smoke-kitchen", T0, seq=2, smoke=False))])
+    [alert] = alerts(sessions, "smoke")
+    assert alert.muted == "drill"
+    clock.now = T0 + timedelta(hours=2)  # the drill is over and nobody resolved its alert: a real fire
+    pipeline.tick()
+    pipeline.process([message(envelope("smoke-kitchen", clock.now, seq=3, smoke=True))])
+    [alert] = alerts(sessions, "smoke")
+    assert (alert.muted, alert.suppression_id, alert.occurrences) == (None, None, 2)
+
+
+def test_what_a_device_in_maintenance_still_raises_is_tagged(pipeline: Pipeline, sessions: Any,
+                                                            clock: Clock) -> None:
+    pipeline.process([message(envelope("temp-raw-cabinet", T0, temperature_c=12.0))])  # a hold-off under way
+    clock.now = T0 + timedelta(minutes=1)
+    ident = suppress(pipeline, sessions, Mode.MAINTENANCE, Scope.DEVICE, "temp-raw-cabinet", minutes=60)
+    pipeline.process([message(envelope("temp-raw-cabinet", clock.now, seq=2, online=False))])  # unplugged
+    clock.now = T0 + timedelta(minutes=16)
+    pipeline.tick()
+    [cold] = alerts(sessions, "cold_storage")
+    offline = [a for a in alerts(sessions, "device_offline") if a.subject == "temp-raw-cabinet"]
+    assert (cold.muted, cold.suppression_id) == ("maintenance", ident)
+    assert [(a.muted, a.suppression_id) for a in offline] == [("maintenance", ident)]

@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devices.facility import Device, Limits, Site
+from devices.equipment import Device
+from devices.facility import Site
 from devices.kinds import DeviceKind, RoomType
 from devices.messages import Reading
 from devices.sim import World
+from devices.thresholds import Limits
 
 # 2026-03-03 00:00 in Asia/Shanghai, the reference site's zone.
 MIDNIGHT = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)

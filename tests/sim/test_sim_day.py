@@ -6,7 +6,9 @@ from random import Random
 
 import pytest
 
-from devices.facility import Limits, PowerBand, Protocol, Site, Window
+from devices.basics import Window
+from devices.equipment import PowerBand, Protocol
+from devices.facility import Site
 from devices.kinds import DeviceKind, PlugRole, TemperatureRole
 from devices.loader import load_facility
 from devices.sim import World
@@ -14,6 +16,7 @@ from devices.sim.cabinets import DELIVERY_OVER_C
 from devices.sim.device import has_battery
 from devices.sim.residents import exit_confirm, out_of_bed_limit, wake_window
 from devices.sim.timeline import inside
+from devices.thresholds import Limits
 from tests.conftest import FACILITY_FILE
 from tests.sim.sim_support import (
     MIDNIGHT,

@@ -11,7 +11,8 @@ from typing import cast
 
 import pytest
 
-from devices.facility import Device, Facility
+from devices.equipment import Device
+from devices.facility import Facility
 from devices.kinds import DeviceKind
 from devices.loader import load_facility
 from devices.messages import Reading, utcnow

@@ -6,7 +6,8 @@ from random import Random
 
 import pytest
 
-from devices.facility import Limits, Site, Window
+from devices.basics import Window
+from devices.facility import Site
 from devices.kinds import DeviceKind, PlugRole, TemperatureRole
 from devices.loader import load_facility
 from devices.sim import SCENARIOS, Scenario, ScenarioError, World
@@ -14,6 +15,7 @@ from devices.sim.residents import wake_window
 from devices.sim.scenarios import KINDS
 from devices.sim.timeline import inside
 from devices.sim.tour import Tour
+from devices.thresholds import Limits
 from tests.conftest import FACILITY_FILE
 from tests.sim.sim_support import MIDNIGHT, SECOND, Trace, Watch, in_night, nobody_in, outside, vital_limits
 
@@ -360,7 +362,7 @@ def test_scenarios_that_need_their_hour_say_why_and_hold_nothing() -> None:
 def test_a_scenario_longer_than_the_limit_is_refused_and_holds_nothing(demo_site: Site) -> None:
     world = World(demo_site, Random(1))
     world.step(MIDNIGHT)
-    with pytest.raises(ScenarioError, match="would take 9:31:03, longer than 0:15:00"):
+    with pytest.raises(ScenarioError, match="would take 9h31m3s, longer than 15m"):
         world.start_scenario("not-up", MIDNIGHT, longest=timedelta(minutes=15))
     assert _handed_back(world)
     assert world.start_scenario("not-up", MIDNIGHT).length > timedelta(hours=9)

@@ -12,9 +12,7 @@
   const RETRY_CLOSED_MS = 5000;
 
   const state = { alerts: new Map(), devices: new Map(), edge: null, suppressions: [], skewMs: 0, live: false };
-  // What each kind of suppression may cover (the server checks it too).
-  const SCOPES = { drill: ["site", "room", "zone"], silence: ["site", "room", "zone", "device", "rule"],
-                   maintenance: ["room", "zone", "device"] };
+  const SCOPES = cfg.targets.scopes; // what each kind of suppression may cover, from the server
   const items = new Map(); // alert id -> <li>, reused so focus survives updates
   const $ = (id) => document.getElementById(id);
 
@@ -312,7 +310,8 @@
     const where = x.scope === "site" ? t.scope_site : targetName(x.scope, x.target);
     const li = el("li", "suppression mode-" + x.mode);
     li.append(joined(el("span"), [el("strong", "", what), el("span", "", where),
-      el("span", "", t.until + " " + shortTime(x.ends_at)), el("span", "", x.reason),
+      el("span", "", (Date.parse(x.starts_at) > now() ? t.from + " " + shortTime(x.starts_at) + " " : "") +
+        t.until + " " + shortTime(x.ends_at)), el("span", "", x.reason),
       el("span", "", t.by + " " + x.author)], " · "));
     if (cfg.canAct) {
       const button = el("button", "", t.end);
@@ -325,7 +324,8 @@
 
   function renderSuppressions() {
     const nowMs = now();
-    const live = state.suppressions.filter((x) => Date.parse(x.ends_at) > nowMs && x.site === cfg.site);
+    const live = state.suppressions.filter((x) => Date.parse(x.ends_at) > nowMs && x.site === cfg.site)
+      .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
     $("suppression-list").replaceChildren(...live.map(suppressionNode));
     $("suppressions").hidden = live.length === 0;
   }
@@ -375,11 +375,21 @@
       body: JSON.stringify(body),
     });
     if (response.status === 401) return location.assign("/login");
-    if (response.status === 403) return notify(t.not_allowed);
-    if (!response.ok) return notify(t.action_failed);
+    if (!response.ok) return notify(await reason(response));
     const created = await response.json();
     state.suppressions = [...state.suppressions.filter((x) => x.id !== created.id), created];
     renderSuppressions();
+  }
+
+  async function reason(response) {
+    // The server says why it refused (in English); fall back to our own words.
+    try {
+      const detail = (await response.json()).detail;
+      if (typeof detail === "string") return t.action_failed + ": " + detail;
+    } catch (e) {
+      // not JSON
+    }
+    return response.status === 403 ? t.not_allowed : t.action_failed;
   }
 
   async function logTurn(a, button) {
