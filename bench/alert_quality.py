@@ -50,7 +50,7 @@ EXPECTS = {
 NIGHT = (22.5, 27.5)  # 22:30 to 03:30
 WINDOWS = {name: NIGHT for name in ("bed-exit-night", "out-of-bed-too-long", "bathroom-too-long",
                                     "exit-door-night", "appliance-after-hours")}
-WINDOWS["not-up"] = (7.0, 7.5)
+WINDOWS["not-up"] = (4.5, 5.5)  # before the wake-up window opens: in bed through all of it
 DAY = (9.0, 19.0)
 GRACE = timedelta(minutes=5)  # an alert this long after a scenario's end still belongs to it
 # A resident out of bed this long has really got up (turning over empties a mat for seconds): a watched

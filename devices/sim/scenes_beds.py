@@ -36,8 +36,11 @@ def _bed(sim: SimDevice, occupied: bool) -> None:
 
 
 def wake_end_after(site: Site, sim: SimDevice, at: datetime) -> datetime:
-    """The next end of the bed's resident's wake-up window after `at`."""
-    return next_local(at, site.zone, minute_of_day(wake_window(site, sim.device.location.bed).end))
+    """The end of the bed's resident's next whole wake-up window after `at`: staying in bed through all of it
+    is not getting up (inside a window already begun, the resident may have been up already)."""
+    window = wake_window(site, sim.device.location.bed)
+    opens = next_local(at, site.zone, minute_of_day(window.start))
+    return next_local(opens, site.zone, minute_of_day(window.end))
 
 
 def turning_interval(site: Site, sim: SimDevice) -> timedelta | None:
@@ -99,7 +102,7 @@ class OutOfBedTooLong(Scenario):
 
 
 class NotUp(Scenario):
-    """A resident stays in bed until a minute past the next end of their wake-up window, then gets up."""
+    """A resident stays in bed through their next whole wake-up window and a minute past it, then gets up."""
 
     name = "not-up"
 
