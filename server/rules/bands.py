@@ -144,7 +144,8 @@ class BandRule:
     def observe(self, obs: Obs, state: State, due: datetime | None) -> Step:
         """Take the new values, evaluate every band at the observation's time."""
         bands = self.bands(obs.site, obs.device)
-        new, actions = _current(state, bands), []
+        new: State | None = None  # copied only when something changes: most readings change nothing
+        actions: list[Action] = []
         for band in bands:
             known, value = self.value(obs, band)
             if not known:
@@ -153,11 +154,16 @@ class BandRule:
             if (before is None or before.get("ph", OK) == OK) and (value is None or not beyond(band.limits, value)):
                 # The usual case: all is well and stays well. Nothing to remember (a value inside the range
                 # cannot matter at a window's edge), so the state does not change and is not written.
-                new.pop(band.name, None)
+                if before is not None:
+                    new = new if new is not None else _current(state, bands)
+                    new.pop(band.name, None)
                 continue
+            new = new if new is not None else _current(state, bands)
             sub = {**(before or {}), "v": value, "raw": getattr(obs.reading, band.field)}
             new[band.name], fired = evaluate(obs.site, band, sub, obs.at)
             actions += fired
+        if new is None:
+            return Step(state, due)
         return Step(new, _earliest(new), actions)
 
     def fire(self, site: Site, key: str, state: State, now: datetime) -> Step:
