@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from devices.basics import Id, Language, Names, Strict, Window, between
 from devices.durations import Duration
+from devices.duty import Escalation, Roster, Shift
 from devices.equipment import Device
 from devices.kinds import DeviceKind, RoomType, TemperatureRole, ZoneType
 from devices.thresholds import Limits, LimitsOverride, Schedules, Thresholds, TurnInterval, Watch
@@ -121,6 +122,9 @@ class Site(Strict):
     devices: list[Device] = []
     staff: list[Staff] = []
     watches: list[Watch] = []
+    roster: Roster | None = None
+    escalation: Escalation = Escalation()
+    channels: dict[Id, dict[str, Any]] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -187,6 +191,14 @@ class Site(Strict):
                 TemperatureRole.ROOM: self.thresholds.room_temperature,
                 TemperatureRole.HOT_WATER: self.thresholds.hot_water}.get(device.role or TemperatureRole.OTHER)
         return base.merged(device.limits) if base else None
+
+    def on_duty(self, at: datetime) -> Shift | None:
+        """The shift on duty at an instant, in the site's time zone (None without a roster)."""
+        return self.roster.shift_at(self.local(at).time()) if self.roster else None
+
+    def managers(self) -> list[Staff]:
+        """Staff with the role manager."""
+        return [s for s in self.staff if StaffRole.MANAGER in s.roles]
 
     def is_exit(self, device: Device) -> bool:
         """Whether a door contact guards a way out: said in the file, else any door of an entrance or of a

@@ -158,11 +158,35 @@ def _check_site(at: tuple[PathPart, ...], site: Site, topics: Counter[str]) -> F
     zones = {z.id for r in rooms for z in r.zones}
     for j, device in enumerate(site.devices):
         yield from _check_device(at + ("devices", j), site, device, zones, topics)
+    yield from _check_duty(at, site)
     yield from _duplicates(at + ("watches",), [w.id for w in site.watches], "watch id")
     for j, watch in enumerate(site.watches):
         for k, device_id in enumerate(watch.devices):
             if device_id not in site.device_by_id:
                 yield at + ("watches", j, "devices", k), f"no device {device_id!r} in this site"
+
+
+# Channels every site has without configuring them.
+BUILTIN_CHANNELS = frozenset({"screen"})
+
+
+def _check_duty(at: tuple[PathPart, ...], site: Site) -> Found:
+    """The roster names staff of the site; escalation steps name configured channels."""
+    staff = {s.id for s in site.staff}
+    for i, shift in enumerate(site.roster.shifts if site.roster else []):
+        for k, person in enumerate(shift.staff):
+            if person not in staff:
+                yield at + ("roster", "shifts", i, "staff", k), f"no staff {person!r} in this site"
+        if shift.supervisor and shift.supervisor not in staff:
+            yield at + ("roster", "shifts", i, "supervisor"), f"no staff {shift.supervisor!r} in this site"
+    known = BUILTIN_CHANNELS | set(site.channels)
+    for severity in ("critical", "high", "medium", "low"):
+        policy = getattr(site.escalation, severity)
+        for j, step in enumerate(policy.steps if policy else []):
+            for k, channel in enumerate(step.channels):
+                if channel not in known:
+                    yield (at + ("escalation", severity, "steps", j, "channels", k),
+                           f"no channel {channel!r} (configure it in `channels`, or use screen)")
 
 
 def _check_beds(at: tuple[PathPart, ...], site: Site) -> Iterator[tuple[tuple[PathPart, ...], str]]:
