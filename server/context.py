@@ -26,6 +26,7 @@ class Context:
     hub: Any = None
     consumer: Any = None
     pipeline: Any = None
+    notifier: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

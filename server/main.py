@@ -21,10 +21,12 @@ from server.auth.users import bootstrap_admin
 from server.consumer import Consumer
 from server.context import Context
 from server.db import make_engine, make_sessions, upgrade
+from server.delivery import config as channels
 from server.events import Hub
 from server.live import on_changes
 from server.pipeline import Pipeline
 from server.settings import Settings
+from server.web import ack
 from server.web import routes as web
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     """Build the app; the facility file is read here, so a broken one stops everything before it starts."""
     settings = settings or Settings()
     facility = facility or load_facility(settings.config, profile=settings.profile)
+    channels.check(facility, str(settings.config))  # a broken channel stops us now, not at the first alarm
     engine = make_engine(settings.database_url)
     ctx = Context(settings=settings, facility=facility, engine=engine, sessions=make_sessions(engine),
                   signer=TokenSigner(settings.signing_key(), settings.session_hours * 3600), clock=clock)
@@ -53,13 +56,15 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
             yield
         finally:
             ctx.hub.close_all()
+            if ctx.notifier is not None:
+                await asyncio.to_thread(ctx.notifier.stop)
             if ctx.consumer is not None:
                 await asyncio.to_thread(ctx.consumer.stop)
             engine.dispose()
 
     app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
-    for router in (auth.router, alerts.router, care.router, devices.router, ops.router, web.router):
+    for router in (auth.router, alerts.router, care.router, devices.router, ops.router, web.router, ack.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
@@ -88,3 +93,16 @@ def _start_ingest(ctx: Context) -> None:
                             session_expiry=s.mqtt_session_expiry, batch_size=s.batch_size,
                             on_changes=lambda changes: on_changes(ctx, changes), clock=ctx.clock)
     ctx.consumer.start()
+    if s.notify:
+        _start_notifier(ctx)
+
+
+def _start_notifier(ctx: Context) -> None:
+    """Escalation and delivery in a thread of this process (one process per database, for now)."""
+    from server.delivery.sender import LinkMaker, Notifier
+    from server.live import broadcast_alerts
+
+    ctx.notifier = Notifier(ctx.facility, ctx.sessions, ctx.clock,
+                            LinkMaker(ctx.settings.signing_key(), ctx.settings.link_base()), channels.build,
+                            on_alerts=lambda alerts: broadcast_alerts(ctx, alerts))
+    ctx.notifier.start()

@@ -96,6 +96,7 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(64))  # who is on it (a username or staff:<id>)
     # Raised under a silence or inside a drill: recorded like any alert, but not a real alarm to notify.
     muted: Mapped[str | None] = mapped_column(String(16))
     suppression_id: Mapped[int | None] = mapped_column(ForeignKey("suppressions.id", name="fk_alerts_suppression_id"))
@@ -185,3 +186,29 @@ class CareEvent(Base):
     note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_care_events_site_bed_at", "site", "bed", "at"),)
+
+
+class Notification(Base):
+    """One message of an alert's escalation to one recipient on one channel: the outbox and its record.
+
+    `key` makes it idempotent: the same round never becomes two rows, and receivers get it as the
+    Idempotency-Key so a retried delivery can be dropped.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    site: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(64))  # a staff id, or "group" for a robot or webhook
+    address: Mapped[str | None] = mapped_column(String(200))  # e-mail address, when the channel needs one
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

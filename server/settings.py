@@ -29,11 +29,18 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, le=10000, description="observations per database transaction at most")
     migrate: bool = Field(True, description="apply database migrations at start")
     demo: bool = Field(False, description="demo mode (set by `carewatch demo`)")
+    public_url: str = Field("", description="address people open links at (default http://HOST:PORT)")
+    ack_link_hours: float = Field(24, gt=0, description="how long a one-tap acknowledge link works")
+    notify: bool = Field(True, description="send notifications (escalation) from this process")
 
     @field_validator("profile", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
+
+    def link_base(self) -> str:
+        """Where notification links point."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def signing_key(self) -> str:
         """The secret that signs logins; a random one (with a warning from the caller) if none is set."""

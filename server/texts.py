@@ -22,6 +22,7 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "sos": {"zh-CN": "紧急呼叫", "en": "SOS call"},
     "device_offline": {"zh-CN": "设备离线", "en": "Device offline"},
     "edge_offline": {"zh-CN": "现场网关离线", "en": "Site gateway offline"},
+    "channel_failing": {"zh-CN": "通知渠道发送失败", "en": "Notification channel failing"},
 }
 
 WORDS: dict[str, dict[str, str]] = {

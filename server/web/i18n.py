@@ -42,6 +42,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "raised": {"zh-CN": "发生于", "en": "Raised"},
     "times": {"zh-CN": "共 {n} 次", "en": "{n} times"},
     "turned": {"zh-CN": "已翻身", "en": "Turned"},
+    "ack_done": {"zh-CN": "已响应，谢谢", "en": "Acknowledged, thank you"},
+    "open_screen": {"zh-CN": "打开监护屏", "en": "Open the monitoring screen"},
     "turn_logged": {"zh-CN": "已记录翻身", "en": "Turn recorded"},
     "silenced": {"zh-CN": "已静音", "en": "Silenced"},
     "drill_tag": {"zh-CN": "演练", "en": "Drill"},

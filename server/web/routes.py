@@ -49,25 +49,31 @@ def screen(request: Request, ctx: Ctx, db: Db, lang: Lang) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, lang: Lang, error: bool = False) -> Response:
-    """The login form."""
-    return TEMPLATES.TemplateResponse(request, "login.html", {"lang": lang, "t": texts(lang), "error": error})
+def login_page(request: Request, lang: Lang, error: bool = False, next: str = "/") -> Response:
+    """The login form; `next` is where to go after it (only a page of this site)."""
+    return TEMPLATES.TemplateResponse(request, "login.html", {"lang": lang, "t": texts(lang), "error": error,
+                                                              "next": _local(next)})
 
 
 @router.post("/login")
 def login(request: Request, ctx: Ctx, db: Db, username: Annotated[str, Form()],
-          password: Annotated[str, Form()]) -> Response:
-    """Check the password, set the session cookie, go to the screen."""
+          password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+    """Check the password, set the session cookie, go to the screen (or back to the page that asked)."""
     user = authenticate(db, username, password)
     if user is None:
         return RedirectResponse("/login?error=1", status_code=303)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(COOKIE, ctx.signer.issue(Principal(user.username, user.role)),
                         max_age=int(ctx.signer.max_age_s), httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
     if user.language:
         response.set_cookie("carewatch_lang", user.language, samesite="lax")
     return response
+
+
+def _local(target: str) -> str:
+    """A path on this site, never another site (an open redirect would help phishing)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
 @router.post("/logout")

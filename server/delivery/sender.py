@@ -1,0 +1,175 @@
+"""The notifier: a thread that turns due escalation rounds into outbox rows and delivers them, retrying with
+backoff, at most `per_minute` messages per channel, and raising an alert of its own for a channel that keeps
+failing. Every row is delivered at least once; receivers drop repeats by its idempotency key."""
+
+import logging
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from devices.facility import Facility, Site
+from devices.kinds import Severity
+from server.alerts import service
+from server.delivery import compose, links
+from server.delivery.outbox import GROUP, backoff, enqueue
+from server.models import Alert, Notification
+from server.rules.base import Clear, Raise
+
+log = logging.getLogger(__name__)
+
+CHANNEL_FAILING = "channel_failing"
+FAILING_AFTER = 3  # consecutive failed attempts before the channel's own alert
+TICK_S = 0.5  # rounds fall due within a second
+BATCH = 100
+GIVE_UP = timedelta(hours=24)  # a message still undelivered after a day is of no use to anyone
+
+
+@dataclass
+class LinkMaker:
+    """How a message's acknowledge link is made."""
+
+    secret: str
+    public_url: str
+
+    def __call__(self, alert_id: int, recipient: str) -> str:
+        """The one-tap acknowledge URL for a recipient."""
+        token = links.make(self.secret, links.AckLink(alert_id, recipient))
+        return f"{self.public_url.rstrip('/')}/ack/{token}"
+
+
+@dataclass
+class Notifier:
+    """Owns the outbox's sending; `tick(now)` does one pass (tests call it with their own clock)."""
+
+    facility: Facility
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+    link: LinkMaker
+    build: Callable[[dict[str, Any]], Any]  # channel config -> Channel
+    on_alerts: Callable[[list[Alert]], None] = lambda alerts: None
+    _channels: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _sent_times: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run `tick` every half second in a thread of its own."""
+        self._thread = threading.Thread(target=self._run, name="carewatch-notifier", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the pass in hand and stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        """Tick until stopped; a failing pass is logged and retried."""
+        while not self._stop.is_set():
+            try:
+                self.tick(self.clock())
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.exception("notifier pass failed")
+            self._stop.wait(TICK_S)
+
+    def tick(self, now: datetime) -> None:
+        """Queue what has come due, then deliver what is waiting."""
+        with self.sessions.begin() as session:
+            enqueue(session, self.facility, now)
+        with self.sessions() as session:
+            ids = list(session.scalars(select(Notification.id).where(
+                Notification.status == "pending", Notification.next_attempt_at <= now)
+                .order_by(Notification.next_attempt_at).limit(BATCH)))
+        for ident in ids:
+            self._deliver(ident, now)
+
+    def _deliver(self, ident: int, now: datetime) -> None:
+        """Send one row in its own transaction and record the outcome."""
+        from server.notify.message import DeliveryError, Message
+
+        changed: list[Alert] = []
+        with self.sessions.begin() as session:
+            row = session.get(Notification, ident)
+            alert = session.get(Alert, row.alert_id) if row else None
+            site = self.facility.site_by_id.get(row.site) if row else None
+            if row is None or alert is None or site is None or row.status != "pending":
+                return
+            stale = _stale(alert, row, now)
+            if stale:
+                row.status, row.last_error = "dropped", stale
+                return
+            key = (row.site, row.channel)
+            if self._rate_limited(site, key, now, row):
+                return
+            recipient = row.recipient if row.recipient != GROUP else GROUP
+            link = self.link(alert.id, recipient)
+            message = Message(title=compose.title(site, alert), link=link, severity=alert.severity,
+                              text=compose.text(site, alert, round_=row.round, reminder=row.step < 0),
+                              alert_id=alert.id, recipient=row.address or row.recipient, idempotency_key=row.key)
+            row.attempts += 1
+            try:
+                self._channel(site, row.channel).send(message)
+            except (DeliveryError, ValueError) as exc:
+                retry = isinstance(exc, DeliveryError) and exc.retry
+                row.last_error = str(exc)[:300]
+                row.status = "pending" if retry else "failed"
+                row.next_attempt_at = now + backoff(row.attempts)
+                changed += self._failed(session, key, now)
+            else:
+                row.status, row.sent_at, row.last_error = "sent", now, None
+                self._sent_times.setdefault(key, deque()).append(now)
+                changed += self._recovered(session, key, now)
+        if changed:
+            self.on_alerts(changed)
+
+    def _rate_limited(self, site: Site, key: tuple[str, str], now: datetime, row: Notification) -> bool:
+        """At most `per_minute` messages a minute on a channel: an alarm storm must not flood a phone."""
+        per_minute = int((site.channels.get(row.channel) or {}).get("per_minute", 30))
+        times = self._sent_times.setdefault(key, deque())
+        while times and now - times[0] >= timedelta(minutes=1):
+            times.popleft()
+        if len(times) < per_minute:
+            return False
+        row.next_attempt_at = times[0] + timedelta(minutes=1)
+        return True
+
+    def _channel(self, site: Site, name: str) -> Any:
+        """The channel object of a site's channel config, built once."""
+        key = (site.id, name)
+        if key not in self._channels:
+            self._channels[key] = self.build(dict(site.channels[name]))
+        return self._channels[key]
+
+    def _failed(self, session: Session, key: tuple[str, str], now: datetime) -> list[Alert]:
+        """Count a failure; the third in a row raises the channel's own alert."""
+        self._failures[key] += 1
+        if self._failures[key] != FAILING_AFTER:
+            return []
+        action = Raise(key[1], Severity.HIGH, None, {"failures": FAILING_AFTER})
+        return [service.apply_raise(session, site=key[0], rule=CHANNEL_FAILING, action=action, at=now)]
+
+    def _recovered(self, session: Session, key: tuple[str, str], now: datetime) -> list[Alert]:
+        """A success after failures clears the channel's alert."""
+        failed, self._failures[key] = self._failures[key], 0
+        if failed < FAILING_AFTER:
+            return []
+        cleared = service.apply_clear(session, site=key[0], rule=CHANNEL_FAILING, action=Clear(key[1]), at=now)
+        return [cleared] if cleared else []
+
+
+def _stale(alert: Alert, row: Notification, now: datetime) -> str | None:
+    """Why a waiting message should no longer go out, if it should not."""
+    if alert.status == service.Status.RESOLVED:
+        return "the alert was resolved before delivery"
+    if alert.status == service.Status.ACKNOWLEDGED and row.step >= 0:
+        return "the alert was acknowledged before delivery"
+    if now - row.created_at > GIVE_UP:
+        return "not delivered within 24 h"
+    return None
