@@ -47,6 +47,8 @@ def suppression_out(row: Suppression) -> dict[str, Any]:
 
 def on_changes(ctx: Context, changes: Changes) -> None:
     """Called by the pipeline thread after each commit."""
+    if changes.alerts and ctx.notifier is not None:
+        ctx.notifier.wake()  # the first round of a new alert goes out now
     broadcast_alerts(ctx, changes.alerts)
     broadcast_edges(ctx, changes.edges)
     if not changes.devices or ctx.hub is None or ctx.pipeline is None:

@@ -189,6 +189,7 @@ class Pipeline:
                 changes.dead += 1
             elif isinstance(item, EdgeStatus):
                 fired += edge_status(session, item.site, item.online, now)
+                self.registry.edge_changed(item.site, item.online, now)
                 changes.edges.add(item.site)
             elif isinstance(item, Heartbeat):
                 edge_heartbeat(session, item.site, item.info, now)

@@ -34,6 +34,7 @@ class Entry:
     last_seq: int | None = None
     observations: int = 0
     rejected: int = 0
+    behind_edge: bool = False  # went silent while its site's edge was down: no alert of its own
 
 
 class Registry:
@@ -44,10 +45,14 @@ class Registry:
         self.started_at = started_at
         self.entries: dict[tuple[str, str], Entry] = {}
         self._dirty: set[tuple[str, str]] = set()
+        # Sites whose edge is down, and when each edge came back: its devices are silent because of it.
+        self.edges_down: set[str] = set()
+        self.edge_back: dict[str, datetime] = {}
 
     def load(self, session: Session) -> None:
         """Read the table and add every device of the facility file that is not in it yet."""
         rows = {(r.site, r.device): r for r in session.scalars(select(DeviceState))}
+        self.edges_down = {e.site for e in session.scalars(select(Edge)) if e.status_at is not None and not e.online}
         for site in self.facility.sites:
             for device in site.devices:
                 if device.kind is DeviceKind.CAMERA:
@@ -98,21 +103,47 @@ class Registry:
 
     def check_offline(self, now: datetime, skip: Callable[[str, Device], bool] = lambda s, d: False) -> list[Fired]:
         """Devices silent for longer than their `offline_after` go offline and raise an alert (unless `skip`:
-        a device in maintenance is expected to be quiet)."""
+        a device in maintenance is expected to be quiet). While a site's edge is down its devices go offline
+        without an alert each: the edge's alert is the one grouped alert for all of them."""
         fired: list[Fired] = []
+        grouped: set[str] = set()
         for (site_id, device_id), entry in self.entries.items():
             site = self.facility.site_by_id[site_id]
             device = site.device_by_id.get(device_id)
             if device is None or (not entry.online and entry.last_seen is not None) or skip(site_id, device):
                 continue
-            # Count silence from our own start too: after a restart the broker's backlog needs a moment.
-            reference = max(entry.last_seen or self.started_at, self.started_at)
-            if now - reference > site.offline_after(device):
-                entry.online = False
-                self._dirty.add((site_id, device_id))
-                fired.append(Fired(site_id, DEVICE_OFFLINE, Raise(device_id, _offline_severity(device),
-                                                                  device.location.room, _silence(entry))))
+            # Count silence from our own start, and from the edge's return: a backlog needs a moment.
+            reference = max(entry.last_seen or self.started_at, self.started_at,
+                            self.edge_back.get(site_id, self.started_at))
+            if now - reference <= site.offline_after(device):
+                continue
+            entry.online = False
+            self._dirty.add((site_id, device_id))
+            if site_id in self.edges_down:
+                entry.behind_edge = True
+                grouped.add(site_id)
+                continue
+            fired.append(Fired(site_id, DEVICE_OFFLINE, Raise(device_id, _offline_severity(device),
+                                                              device.location.room, _silence(entry))))
+        # The edge's alert names the devices silent behind it (details only, no new occurrence).
+        fired += [Fired(s, EDGE_OFFLINE, Raise("edge", Severity.HIGH, None, {"silent_devices": self.behind(s)},
+                                               count=False)) for s in sorted(grouped)]
         return fired
+
+    def edge_changed(self, site: str, online: bool, at: datetime) -> None:
+        """A site's edge went down or came back; devices silenced by it are judged afresh from its return."""
+        if not online:
+            self.edges_down.add(site)
+            return
+        self.edges_down.discard(site)
+        self.edge_back[site] = at
+        for (site_id, _), entry in self.entries.items():
+            if site_id == site and entry.behind_edge:
+                entry.online, entry.behind_edge = True, False  # unknown: its own silence counts from now
+
+    def behind(self, site: str) -> list[str]:
+        """The devices of a site silent behind its dead edge."""
+        return sorted(d for (s, d), e in self.entries.items() if s == site and e.behind_edge)
 
     def flush(self, session: Session) -> None:
         """Write the entries that changed, in the caller's transaction."""

@@ -45,7 +45,8 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: str | None
-    muted: str | None = None  # "silence" or "drill": recorded, not an alarm
+    assignee: str | None = None
+    muted: str | None = None  # "silence", "drill" or "maintenance": recorded, not an alarm
     suppression_id: int | None = None
     events: list[AlertEventOut] = []
 
@@ -83,7 +84,7 @@ def alert_out(alert: Alert, facility: Facility, language: str, *, with_events: b
         occurrences=alert.occurrences, raised_at=alert.raised_at, last_raised_at=alert.last_raised_at,
         cleared_at=alert.cleared_at, acked_at=alert.acked_at, acked_by=alert.acked_by,
         resolved_at=alert.resolved_at, resolved_by=alert.resolved_by, resolution=alert.resolution,
-        muted=alert.muted, suppression_id=alert.suppression_id, events=events,
+        assignee=alert.assignee, muted=alert.muted, suppression_id=alert.suppression_id, events=events,
     )
 
 

@@ -61,9 +61,11 @@ def apply_raise(session: Session, *, site: str, rule: str, action: Raise, at: da
         session.flush()
         _record(session, alert, "raised", SYSTEM, at, f"{muted[0]} #{muted[1]}" if muted else None)
         return alert
+    alert.details = {**alert.details, **action.details}
+    if not action.count:
+        return alert
     alert.occurrences += 1
     alert.last_raised_at = at
-    alert.details = {**alert.details, **action.details}
     if alert.muted and muted is None:
         # It comes back after the drill or silence that covered it: from now on it is a real alarm.
         _record(session, alert, "unmuted", SYSTEM, at, f"{alert.muted} #{alert.suppression_id} over")
@@ -105,6 +107,23 @@ def resolve(session: Session, alert_id: int, *, actor: str, at: datetime, resolu
     alert.status, alert.resolved_at, alert.resolved_by = Status.RESOLVED, at, actor
     alert.resolution = resolution.value
     _record(session, alert, "resolved", actor, at, note or resolution.value)
+    return alert
+
+
+def comment(session: Session, alert_id: int, *, actor: str, at: datetime, note: str) -> Alert:
+    """A note on the alert, kept in its history (any status: a resolved alert can still be explained)."""
+    alert = _get(session, alert_id)
+    _record(session, alert, "comment", actor, at, note)
+    return alert
+
+
+def assign(session: Session, alert_id: int, *, actor: str, at: datetime, assignee: str | None) -> Alert:
+    """Who is on it (None: nobody); recorded with who decided."""
+    alert = _get(session, alert_id)
+    if alert.status == Status.RESOLVED:
+        raise TransitionError(f"alert {alert_id} is resolved")
+    alert.assignee = assignee
+    _record(session, alert, "assigned", actor, at, assignee or "nobody")
     return alert
 
 

@@ -1,16 +1,18 @@
 """Alerts API: list, read, acknowledge, resolve. Changes are broadcast to the screens after commit."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from server.alerts import service
 from server.alerts.service import Resolution, Status, TransitionError
 from server.api.deps import Actor, Ctx, Db, Lang, User_
 from server.live import broadcast_alerts
-from server.models import Alert
+from server.models import Alert, Notification
 from server.views import AlertOut, alert_out
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -20,6 +22,33 @@ class AckIn(BaseModel):
     """Optional note with an acknowledgement."""
 
     note: str | None = Field(None, max_length=500)
+
+
+class CommentIn(BaseModel):
+    """A note on an alert."""
+
+    note: str = Field(min_length=1, max_length=500)
+
+
+class AssignIn(BaseModel):
+    """Who is on it: a username or `staff:<id>`; null for nobody."""
+
+    assignee: str | None = Field(None, min_length=1, max_length=64)
+
+
+class NotificationOut(BaseModel):
+    """One message of the alert's escalation and how its delivery went."""
+
+    id: int
+    step: int
+    round: int
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 class ResolveIn(BaseModel):
@@ -59,6 +88,29 @@ def resolve(alert_id: int, body: ResolveIn, db: Db, ctx: Ctx, user: Actor, lang:
     """Close the alert with its reason (real event, false alarm, test, drill)."""
     return _transition(db, ctx, lang, alert_id, lambda: service.resolve(
         db, alert_id, actor=user.username, at=ctx.clock(), resolution=body.resolution, note=body.note))
+
+
+@router.post("/{alert_id}/comment", response_model=AlertOut)
+def add_comment(alert_id: int, body: CommentIn, db: Db, ctx: Ctx, user: Actor, lang: Lang) -> AlertOut:
+    """Add a note to the alert's history."""
+    return _transition(db, ctx, lang, alert_id, lambda: service.comment(
+        db, alert_id, actor=user.username, at=ctx.clock(), note=body.note))
+
+
+@router.post("/{alert_id}/assign", response_model=AlertOut)
+def assign(alert_id: int, body: AssignIn, db: Db, ctx: Ctx, user: Actor, lang: Lang) -> AlertOut:
+    """Say who is on it."""
+    return _transition(db, ctx, lang, alert_id, lambda: service.assign(
+        db, alert_id, actor=user.username, at=ctx.clock(), assignee=body.assignee))
+
+
+@router.get("/{alert_id}/notifications", response_model=list[NotificationOut])
+def notifications(alert_id: int, db: Db, user: User_) -> list[Notification]:
+    """Every message of the alert's escalation, oldest first, with its delivery status."""
+    if db.get(Alert, alert_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+    query = select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
+    return list(db.scalars(query))
 
 
 def _transition(db: Db, ctx: Ctx, lang: str, alert_id: int, change: Callable[[], Alert]) -> AlertOut:

@@ -57,6 +57,7 @@ class Notifier:
     _failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     _sent_times: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -64,9 +65,14 @@ class Notifier:
         self._thread = threading.Thread(target=self._run, name="carewatch-notifier", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """A new alert was committed: look now, not at the next half second (any thread may call this)."""
+        self._wake.set()
+
     def stop(self) -> None:
         """Finish the pass in hand and stop."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
 
@@ -77,7 +83,8 @@ class Notifier:
                 self.tick(self.clock())
             except Exception:  # noqa: BLE001 - the next pass tries again
                 log.exception("notifier pass failed")
-            self._stop.wait(TICK_S)
+            self._wake.wait(TICK_S)
+            self._wake.clear()
 
     def tick(self, now: datetime) -> None:
         """Queue what has come due, then deliver what is waiting."""

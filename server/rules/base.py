@@ -31,6 +31,7 @@ class Raise:
     severity: Severity
     room: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    count: bool = True  # False: only update the open alert's details (no new occurrence)
 
 
 @dataclass(frozen=True)

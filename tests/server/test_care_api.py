@@ -114,3 +114,20 @@ def test_a_naive_time_is_refused_not_a_server_error(server: LiveServer) -> None:
             "mode": "silence", "scope": "device", "target": "smoke-kitchen", "reason": "test",
             "starts_at": "2026-11-28T10:00:00", "ends_at": "2026-11-28T11:00:00"})
         assert response.status_code == 422 and "timezone" in response.text
+
+
+def test_comments_and_assignee_are_in_the_alert_s_history(server: LiveServer, broker: Broker) -> None:
+    publish(broker, site_of(server), "sos-r102", "sos_button", pressed=True)
+    [alert] = wait_until(lambda: open_alerts(server), 3, what="the SOS alert")
+    with as_user(server, add_user(server, "nurse", Role.STAFF)) as staff:
+        assert staff.post(f"/api/v1/alerts/{alert['id']}/assign", json={"assignee": "nurse"}).status_code == 200
+        assert staff.post(f"/api/v1/alerts/{alert['id']}/comment", json={"note": "on my way"}).status_code == 200
+        assert staff.post(f"/api/v1/alerts/{alert['id']}/comment", json={"note": ""}).status_code == 422
+        got = staff.get(f"/api/v1/alerts/{alert['id']}").json()
+        assert got["assignee"] == "nurse"
+        assert [(e["action"], e["actor"], e["note"]) for e in got["events"][1:]] == [
+            ("assigned", "nurse", "nurse"), ("comment", "nurse", "on my way")]
+        assert staff.get(f"/api/v1/alerts/{alert['id']}/notifications").status_code == 200
+        assert staff.get("/api/v1/alerts/999999/notifications").status_code == 404
+    with as_user(server, add_user(server, "auditor", Role.INSPECTOR)) as inspector:
+        assert inspector.post(f"/api/v1/alerts/{alert['id']}/comment", json={"note": "x"}).status_code == 403

@@ -232,3 +232,24 @@ def test_a_device_saying_offline_goes_offline_at_once(pipeline: Pipeline, sessio
     pipeline.process([message(envelope("smoke-kitchen", clock.now, seq=4, smoke=False))])
     [alert] = [a for a in alerts(sessions, "device_offline") if a.subject == "smoke-kitchen"]
     assert alert.cleared
+
+
+def test_a_dead_edge_gives_one_grouped_alert_not_one_per_silent_device(pipeline: Pipeline, sessions: Any,
+                                                                       clock: Clock) -> None:
+    status = topics.edge_status("hq")
+    pipeline.process([Message(status, b"online", T0)] +
+                     [message(envelope(d, T0, smoke=False)) for d in ("smoke-kitchen", "smoke-corridor")])
+    clock.now = T0 + timedelta(minutes=1)
+    pipeline.process([Message(status, b"offline", clock.now)])  # the gateway dies
+    clock.now = T0 + timedelta(hours=2)  # every device far past its silence limit
+    pipeline.tick()
+    assert alerts(sessions, "device_offline") == []
+    [edge] = alerts(sessions, "edge_offline")
+    assert edge.occurrences == 1 and {"smoke-kitchen", "smoke-corridor"} <= set(edge.details["silent_devices"])
+    pipeline.process([Message(status, b"online", clock.now)])  # back: each device is judged from now
+    clock.now += timedelta(minutes=30)
+    pipeline.process([message(envelope("smoke-kitchen", clock.now, seq=2, smoke=False))])
+    clock.now += timedelta(minutes=31)  # an hour since the edge came back: the corridor is really silent
+    pipeline.tick()
+    silent = {a.subject for a in alerts(sessions, "device_offline")}
+    assert "smoke-corridor" in silent and "smoke-kitchen" not in silent
