@@ -76,10 +76,12 @@ class EscalationStep(Strict):
 
 
 class Policy(Strict):
-    """How alerts of one severity reach people; reminders once acknowledged but still unresolved."""
+    """How alerts of one severity reach people; reminders once acknowledged but still unresolved; and the
+    time within which someone should acknowledge (the response figures count the share that did)."""
 
     steps: list[EscalationStep] = Field(min_length=1)
     remind_acknowledged: Duration | None = None
+    ack_target: Duration | None = None
 
     @model_validator(mode="after")
     def _in_order(self) -> Self:
