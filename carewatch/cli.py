@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("CAREWATCH_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "amqtt", "transitions"):  # their INFO lines drown ours
+    for noisy in ("alembic", "amqtt", "transitions", "httpx"):  # their INFO lines drown ours
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not hasattr(args, "run"):
         parser.print_help()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from carewatch.broker import EmbeddedBroker, PrivateMosquitto, free_port
+from carewatch.phone import Phone, with_phone
 from devices.facility import Facility
 from devices.loader import load_facility
 
@@ -22,7 +23,9 @@ def run(args: argparse.Namespace) -> int:
     facility = load_facility(args.config, profile=DEMO_PROFILE)  # a broken file stops us before anything starts
     data_dir = _data_dir(Path(args.data_dir), keep=args.keep)
     broker, url, protocol = _broker(args.broker_url)
-    parts: list[Any] = []
+    phone = Phone().start()
+    facility = with_phone(facility, phone)
+    parts: list[Any] = [phone]
     # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that would
     # kill us before the `finally` below, leaving the private broker running.
     signal.signal(signal.SIGTERM, _terminate)
@@ -96,7 +99,8 @@ def _serve(args: argparse.Namespace, facility: Facility, url: str, protocol: str
                         database_url=f"sqlite:///{data_dir / 'demo.db'}", mqtt_url=url, mqtt_protocol=protocol,
                         mqtt_client_id=f"carewatch-demo-{secrets.token_hex(3)}",
                         port=args.port, secret_key=secrets.token_urlsafe(32),
-                        bootstrap_admin=":".join(DEMO_LOGIN), demo=True)
+                        bootstrap_admin=":".join(DEMO_LOGIN), demo=True,
+                        public_url=f"http://127.0.0.1:{args.port}")
     app = create_app(settings, facility=facility)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
                                            timeout_graceful_shutdown=3))
@@ -131,5 +135,7 @@ def _banner(port: int) -> None:
   The simulated facility plays a scenario (bed exit, bathroom, vitals, exit door, stove left on,
   overload, warm fridge, leak, smoke, SOS, device offline, ...) every minute or so; each alert
   appears on the screen within 60 s (`not-up` waits for the end of the wake-up window).
+  Critical alerts also ring a pretend phone here ([phone] lines): again every 30 s, the supervisor at
+  45 s, the manager at 90 s, until someone acknowledges (open the link and press the button).
   Press Ctrl-C to stop.
 """, flush=True)

@@ -212,12 +212,14 @@ class Site(Strict):
 
 
 class ProfileOverrides(Strict):
-    """Settings a named profile (such as `demo`) replaces in every site: schedules, thresholds, and keys of
-    the site's own watches by watch id."""
+    """Settings a named profile (such as `demo`) replaces in every site: schedules, thresholds, keys of the
+    site's own watches by watch id, channels it adds, and escalation policies by severity."""
 
     schedules: dict[str, Any] = {}
     thresholds: dict[str, Any] = {}
     watches: dict[str, dict[str, Any]] = {}
+    channels: dict[str, dict[str, Any]] = {}
+    escalation: dict[str, Any] = {}
 
 
 class Facility(Strict):

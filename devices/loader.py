@@ -230,7 +230,8 @@ def _duplicates(at: tuple[PathPart, ...], ids: list[str], what: str) -> Iterator
 
 
 def apply_profile(facility: Facility, name: str, source: str = "<facility>", root: Any = None) -> Facility:
-    """The facility with a named profile's schedules, thresholds and watch settings laid over every site."""
+    """The facility with a named profile's schedules, thresholds, watch settings, channels and escalation laid
+    over every site, checked again as a whole."""
     if name not in facility.profiles:
         known = ", ".join(sorted(facility.profiles)) or "none"
         raise FacilityError(source, [Problem(("profiles",), _line_of(root, ("profiles",)),
@@ -246,9 +247,16 @@ def apply_profile(facility: Facility, name: str, source: str = "<facility>", roo
         site["schedules"] = {**site["schedules"], **overrides.schedules}
         site["thresholds"] = {**site["thresholds"], **overrides.thresholds}
         site["watches"] = [{**w, **overrides.watches.get(w["id"], {})} for w in site["watches"]]
+        site["channels"] = {**site["channels"], **overrides.channels}
+        site["escalation"] = {**site["escalation"], **overrides.escalation}
     try:
-        return Facility.model_validate(data)
+        applied = Facility.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(err, None) for err in exc.errors()]
         raise FacilityError(source, [Problem(("profiles", name, *p.path[2:]), _line_of(root, ("profiles", name)),
                                              p.message) for p in problems]) from None
+    found = [Problem(("profiles", name, *path[2:]), _line_of(root, ("profiles", name)), message)
+             for path, message in cross_check(applied)]
+    if found:
+        raise FacilityError(source, found)
+    return applied

@@ -87,3 +87,10 @@ def test_a_profile_shortens_watches_and_keeps_care_profile_limits() -> None:
 def test_the_us_profile_keeps_fridges_at_41_f() -> None:
     us = load_facility(FACILITY_FILE, profile="us").sites[0]
     assert us.thresholds.fridge.max == 5
+
+
+def test_a_profile_s_escalation_is_checked_like_the_site_s() -> None:
+    demo = load_facility(FACILITY_FILE, profile="demo").sites[0]
+    assert demo.escalation.critical is not None and demo.escalation.critical.steps[1].after == timedelta(seconds=45)
+    old = "          - {after: 45s, notify: supervisor, channels: [screen]}"
+    assert "no channel 'pager'" in problems(with_change(old, old.replace("[screen]", "[pager]")), profile="demo")
