@@ -192,7 +192,7 @@ def resolver(tracker: Tracker, api: httpx.Client) -> None:
                 tracker.freed(p)
             else:
                 tracker.counts[f"resolve answered {answer.status_code}"] += 1
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, RuntimeError) as exc:  # RuntimeError: the client closed at the end
             tracker.counts[f"resolve failed ({type(exc).__name__})"] += 1
 
 
@@ -351,7 +351,10 @@ def server_records(db_url: str, measured: list[Press], offset: float) -> list[st
     try:
         with Session(engine) as session:
             raised = {ident: at for ident, at in session.execute(select(Alert.id, Alert.raised_at))}
-            rows = {r.alert_id: r for r in session.scalars(select(Notification).where(Notification.channel == HOOK))}
+            # Only the columns used, so that a server tree of another version (--server-env PYTHONPATH=...) works.
+            rows = {r.alert_id: r for r in session.execute(
+                select(Notification.alert_id, Notification.status, Notification.attempts, Notification.created_at,
+                       Notification.next_attempt_at).where(Notification.channel == HOOK))}
     finally:
         engine.dispose()
 
@@ -492,6 +495,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="alerts before the measured ones (default 20)")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="seconds to wait for an alert's event and webhook before resolving it anyway")
+    parser.add_argument("--facility", type=Path, default=FACILITY_FILE,
+                        help="the facility file to copy (default: the reference, config/facility.yaml)")
     parser.add_argument("--server-env", action="append", default=[], metavar="K=V",
                         help="extra environment of the server process (repeatable)")
     args = parser.parse_args(argv)
@@ -526,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(broker.stop)
             broker_url = f"mqtt://127.0.0.1:{broker.port}"
             config = workdir / "facility.yaml"
-            buttons = facility_copy(FACILITY_FILE, config, receiver.url, args.sites)
+            buttons = facility_copy(args.facility, config, receiver.url, args.sites)
             port, password = free_port(), secrets.token_urlsafe(16)
             db_url = extra_env.get("CAREWATCH_DATABASE_URL", f"sqlite:///{workdir / 'carewatch.db'}")
             env = {k: v for k, v in os.environ.items() if not k.startswith("CAREWATCH_")}
@@ -543,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"facility: the reference file, critical steps on [screen, {HOOK}], plus {args.sites} sites "
                   f"{BUTTON_SITE_PREFIX}01.. of 6 SOS buttons each (every site has its own webhook channel: the "
                   f"notifier sends at most {PER_MINUTE} a minute per channel); background load on site hq")
+            print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the start (other work "
+                  "on the machine skews every figure)")
             print(calibrate(receiver.url, hook_secret))
             print("measured: from the publish of a carewatch envelope on carewatch/v1/<site>/obs/<button> (QoS 1) "
                   "to (a) the alert's first event on /events and (b) its signed webhook at the receiver; the edge "
@@ -560,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    timeout=10))
             settle = threading.Thread(target=resolver, args=(tracker, api), name="resolver", daemon=True)
             settle.start()
+            stack.callback(settle.join, 15)  # (callbacks run last first: stop it, wait for it, close the client)
             stack.callback(tracker.settle.put, None)
             background = Background(broker_url, config, args.background)
             background.start()

@@ -15,7 +15,7 @@ from devices.facility import Facility
 from devices.loader import load_facility
 from devices.messages import utcnow
 from server import __doc__ as about
-from server.api import alerts, auth, care, devices, figures, ops
+from server.api import alerts, auth, care, devices, duty, figures, ops
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
 from server.consumer import Consumer
@@ -27,6 +27,7 @@ from server.live import on_changes
 from server.pipeline import Pipeline
 from server.settings import Settings
 from server.web import ack
+from server.web import roster as roster_page
 from server.web import routes as web
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,8 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
 
     app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
-    for router in (auth.router, alerts.router, care.router, devices.router, figures.router, ops.router, web.router,
-                   ack.router):
+    for router in (auth.router, alerts.router, care.router, devices.router, duty.router, figures.router, ops.router,
+                   web.router, ack.router, roster_page.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -212,3 +212,30 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Handover(Base):
+    """A shift change: what the outgoing shift hands over (open alerts, their notes), recorded when it happens."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    from_shift: Mapped[str] = mapped_column(String(64))
+    to_shift: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class RosterChange(Base):
+    """A manager's change to a shift's people, over the facility file's roster; the newest one counts."""
+
+    __tablename__ = "roster_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    shift: Mapped[str] = mapped_column(String(64))
+    staff: Mapped[list[str]] = mapped_column(Json)
+    supervisor: Mapped[str | None] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

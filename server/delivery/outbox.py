@@ -2,12 +2,14 @@
 channel; the sender works through them. A row is also the record of who was told what, when."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devices.duty import Shift
 from devices.facility import Facility, Site
 from devices.kinds import Severity
 from server.alerts.service import Status
@@ -18,6 +20,7 @@ SCREEN = "screen"  # the screen shows every alert anyway: its rounds are recorde
 GROUP = "group"  # the recipient of a robot or webhook: a group chat, not one person
 PERSONAL = frozenset({"email"})  # channel types that send to each person's own address
 STAFF_PREFIX = "staff:"  # how an acknowledgement through a one-tap link names its actor
+ShiftAt = Callable[[Site, datetime], Shift | None]
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,10 @@ class Recipient:
     email: str | None
 
 
-def enqueue(session: Session, facility: Facility, now: datetime) -> tuple[int, datetime | None]:
-    """Add the rows of every round due by `now`; returns how many, and when the next round falls due."""
+def enqueue(session: Session, facility: Facility, now: datetime, shift_at: ShiftAt = lambda site, at: site.on_duty(at)
+            ) -> tuple[int, datetime | None]:
+    """Add the rows of every round due by `now`; returns how many, and when the next round falls due.
+    `shift_at` says who is on duty (the roster as managers changed it)."""
     alerts = list(session.scalars(select(Alert).where(Alert.status != Status.RESOLVED, Alert.muted.is_(None))))
     if not alerts:
         return 0, None
@@ -42,7 +47,7 @@ def enqueue(session: Session, facility: Facility, now: datetime) -> tuple[int, d
             continue
         due, following = plan(policy, AlertTimes(alert.raised_at, alert.acked_at), sent[alert.id], now)
         for round_ in due:
-            added += _add_rows(session, site, alert, round_, now)
+            added += _add_rows(session, site, alert, round_, now, shift_at(site, now))
         if following is not None:
             upcoming.append(following)
     return added, min(upcoming, default=None)
@@ -58,9 +63,9 @@ def _sent_rounds(session: Session, alert_ids: list[int]) -> dict[int, set[tuple[
     return found
 
 
-def _add_rows(session: Session, site: Site, alert: Alert, due: Due, now: datetime) -> int:
+def _add_rows(session: Session, site: Site, alert: Alert, due: Due, now: datetime, shift: Shift | None) -> int:
     """The rows of one round: one per channel, and per person for personal channels (e-mail)."""
-    people = recipients(site, alert, due.audience, now)
+    people = recipients(site, alert, due.audience, shift)
     count = 0
     for channel in due.channels:
         kind = (site.channels.get(channel) or {}).get("type", SCREEN)
@@ -77,10 +82,9 @@ def _add_rows(session: Session, site: Site, alert: Alert, due: Due, now: datetim
     return count
 
 
-def recipients(site: Site, alert: Alert, audience: str, now: datetime) -> list[Recipient]:
-    """The people a round is for: the shift on duty now, its supervisor, the managers, or who acknowledged."""
+def recipients(site: Site, alert: Alert, audience: str, shift: Shift | None) -> list[Recipient]:
+    """The people a round is for: the shift on duty, its supervisor, the managers, or who acknowledged."""
     by_id = {s.id: s for s in site.staff}
-    shift = site.on_duty(now)
     if audience == "on_duty":
         ids = shift.staff if shift else []
     elif audience == "supervisor":

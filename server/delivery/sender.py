@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devices.facility import Facility, Site
 from devices.kinds import Severity
+from server import duty
 from server.alerts import service
 from server.delivery import compose, links
 from server.delivery.outbox import GROUP, backoff, enqueue
@@ -87,9 +88,11 @@ class Notifier:
             self._wake.clear()
 
     def tick(self, now: datetime) -> None:
-        """Queue what has come due, then deliver what is waiting."""
+        """Record a shift handover if one is due, queue what has come due, then deliver what is waiting."""
         with self.sessions.begin() as session:
-            enqueue(session, self.facility, now)
+            changes = duty.latest_changes(session)
+            duty.hand_over(session, self.facility, changes, now)
+            enqueue(session, self.facility, now, lambda site, at: duty.on_duty(site, changes, at))
         with self.sessions() as session:
             ids = list(session.scalars(select(Notification.id).where(
                 Notification.status == "pending", Notification.next_attempt_at <= now)

@@ -131,3 +131,36 @@ def test_comments_and_assignee_are_in_the_alert_s_history(server: LiveServer, br
         assert staff.get("/api/v1/alerts/999999/notifications").status_code == 404
     with as_user(server, add_user(server, "auditor", Role.INSPECTOR)) as inspector:
         assert inspector.post(f"/api/v1/alerts/{alert['id']}/comment", json={"note": "x"}).status_code == 403
+
+
+def test_managers_change_the_roster_and_everyone_can_read_it(server: LiveServer) -> None:
+    with as_user(server, add_user(server, "nurse", Role.STAFF)) as staff:
+        before = staff.get("/api/v1/roster").json()
+        assert [s["id"] for s in before["shifts"]] == ["day", "evening", "night"] and before["on_duty"]
+        assert staff.put("/api/v1/roster/night", json={"staff": ["s-li"]}).status_code == 403
+    with as_user(server, add_user(server, "boss", Role.MANAGER)) as manager:
+        assert manager.put("/api/v1/roster/night", json={"staff": ["s-nobody"]}).status_code == 422
+        assert manager.put("/api/v1/roster/dawn", json={"staff": ["s-li"]}).status_code == 404
+        changed = manager.put("/api/v1/roster/night", json={"staff": ["s-li", "s-wang"], "supervisor": "s-zhao"})
+        night = next(s for s in changed.json()["shifts"] if s["id"] == "night")
+        assert (night["staff"], night["changed_by"]) == (["s-li", "s-wang"], "boss")
+        assert manager.get("/api/v1/handovers").status_code == 200
+
+
+def test_the_roster_page_shows_shifts_and_a_manager_s_form_changes_one(server: LiveServer) -> None:
+    add_user(server, "boss", Role.MANAGER)
+    add_user(server, "nurse", Role.STAFF)
+    with httpx.Client(base_url=server.url, params={"lang": "en"}) as browser:
+        assert browser.get("/roster", follow_redirects=False).headers["location"] == "/login?next=/roster"
+        browser.post("/login", data={"username": "nurse", "password": "password-123"})
+        page = browser.get("/roster").text
+        assert "Night" in page and "<form" not in page  # staff read it
+        assert browser.post("/roster/night", data={"staff": ["s-li"]}).status_code == 403
+    with httpx.Client(base_url=server.url, params={"lang": "en"}) as browser:
+        browser.post("/login", data={"username": "boss", "password": "password-123"})
+        assert 'name="staff"' in browser.get("/roster").text
+        done = browser.post("/roster/night", data={"staff": ["s-li", "s-zhao"], "supervisor": "s-zhao"},
+                            follow_redirects=False)
+        assert done.status_code == 303
+        night = next(s for s in browser.get("/api/v1/roster").json()["shifts"] if s["id"] == "night")
+    assert (night["staff"], night["supervisor"], night["changed_by"]) == (["s-li", "s-zhao"], "s-zhao", "boss")
