@@ -92,6 +92,13 @@ class Policy(Strict):
         return self
 
 
+class Digest(Strict):
+    """A daily summary of the response figures for the managers, at a wall-clock time at the site."""
+
+    at: ClockTime = time(7, 30)
+    channels: list[Id] = Field(min_length=1)
+
+
 class Escalation(Strict):
     """An escalation policy per severity; a severity without one is shown on the screen only."""
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from devices.basics import Id, Language, Names, Strict, Window, between
 from devices.durations import Duration
-from devices.duty import Escalation, Roster, Shift
+from devices.duty import Digest, Escalation, Roster, Shift
 from devices.equipment import Device
 from devices.kinds import DeviceKind, RoomType, TemperatureRole, ZoneType
 from devices.thresholds import Limits, LimitsOverride, Schedules, Thresholds, TurnInterval, Watch
@@ -125,6 +125,7 @@ class Site(Strict):
     roster: Roster | None = None
     escalation: Escalation = Escalation()
     channels: dict[Id, dict[str, Any]] = {}
+    digest: Digest | None = None
 
     @field_validator("timezone")
     @classmethod

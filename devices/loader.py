@@ -180,6 +180,9 @@ def _check_duty(at: tuple[PathPart, ...], site: Site) -> Found:
         if shift.supervisor and shift.supervisor not in staff:
             yield at + ("roster", "shifts", i, "supervisor"), f"no staff {shift.supervisor!r} in this site"
     known = BUILTIN_CHANNELS | set(site.channels)
+    for k, channel in enumerate(site.digest.channels if site.digest else []):
+        if channel not in site.channels:
+            yield at + ("digest", "channels", k), f"no channel {channel!r} in `channels`"
     for severity in ("critical", "high", "medium", "low"):
         policy = getattr(site.escalation, severity)
         for j, step in enumerate(policy.steps if policy else []):

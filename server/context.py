@@ -27,6 +27,7 @@ class Context:
     consumer: Any = None
     pipeline: Any = None
     notifier: Any = None
+    scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

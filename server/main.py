@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
             ctx.hub.close_all()
             if ctx.notifier is not None:
                 await asyncio.to_thread(ctx.notifier.stop)
+            if ctx.scheduler is not None:
+                ctx.scheduler.shutdown(wait=False)
             if ctx.consumer is not None:
                 await asyncio.to_thread(ctx.consumer.stop)
             engine.dispose()
@@ -108,3 +110,8 @@ def _start_notifier(ctx: Context) -> None:
                             LinkMaker(ctx.settings.signing_key(), ctx.settings.link_base()), channels.build,
                             on_alerts=lambda alerts: broadcast_alerts(ctx, alerts))
     ctx.notifier.start()
+    from server import digest
+
+    # Calendar work (the daily digest) runs in the same one process as the notifier.
+    ctx.scheduler = digest.scheduler(ctx.facility, ctx.sessions, channels.build, ctx.clock, ctx.settings.link_base())
+    ctx.scheduler.start()
