@@ -27,6 +27,7 @@ from server.live import on_changes
 from server.pipeline import Pipeline
 from server.settings import Settings
 from server.web import ack
+from server.web import figures as figures_page
 from server.web import roster as roster_page
 from server.web import routes as web
 
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
     for router in (auth.router, alerts.router, care.router, devices.router, duty.router, figures.router, ops.router,
-                   web.router, ack.router, roster_page.router):
+                   web.router, ack.router, roster_page.router, figures_page.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -164,3 +164,17 @@ def test_the_roster_page_shows_shifts_and_a_manager_s_form_changes_one(server: L
         assert done.status_code == 303
         night = next(s for s in browser.get("/api/v1/roster").json()["shifts"] if s["id"] == "night")
     assert (night["staff"], night["supervisor"], night["changed_by"]) == (["s-li", "s-zhao"], "s-zhao", "boss")
+
+
+def test_the_figures_page_shows_the_response_figures_and_deliveries(server: LiveServer, broker: Broker) -> None:
+    publish(broker, site_of(server), "sos-r104", "sos_button", pressed=True)
+    [alert] = wait_until(lambda: open_alerts(server), 3, what="the SOS alert")
+    with server.client() as client:
+        client.post(f"/api/v1/alerts/{alert['id']}/ack")
+        wait_until(lambda: client.get(f"/api/v1/alerts/{alert['id']}/notifications").json(), 3,
+                   what="the screen round recorded")
+    with httpx.Client(base_url=server.url, params={"lang": "en"}) as browser:
+        assert browser.get("/figures", follow_redirects=False).headers["location"] == "/login?next=/figures"
+        browser.post("/login", data={"username": "admin", "password": "admin-pass-1"})
+        page = browser.get("/figures").text
+    assert "By severity" in page and "Critical" in page and "SOS call" in page and "screen" in page
