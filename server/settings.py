@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     demo: bool = Field(False, description="demo mode (set by `carewatch demo`)")
     public_url: str = Field("", description="address people open links at (default http://HOST:PORT)")
     ack_link_hours: float = Field(24, gt=0, description="how long a one-tap acknowledge link works")
+    ack_link_login: bool = Field(False, description="one-tap links ask for a login even when sent to one person")
     notify: bool = Field(True, description="send notifications (escalation) from this process")
 
     @field_validator("profile", mode="before")

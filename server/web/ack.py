@@ -65,8 +65,9 @@ def _page(request: Request, ctx: Ctx, db: Db, token: str, *, act: bool) -> Respo
 
 
 def _actor(request: Request, ctx: Ctx, db: Db, link: links.AckLink) -> str | None:
-    """Who acknowledges: the staff member the message went to, or the logged-in user for a group's link."""
-    if link.recipient != GROUP:
+    """Who acknowledges: the staff member the message went to, or the logged-in user for a group's link (and
+    for every link when the site's policy asks for a login)."""
+    if link.recipient != GROUP and not ctx.settings.ack_link_login:
         return f"{STAFF_PREFIX}{link.recipient}"
     try:
         user = principal(request, ctx, db, None)

@@ -70,3 +70,12 @@ def test_login_never_sends_you_to_another_site(server: LiveServer) -> None:
         answer = browser.post("/login", data={"username": ADMIN[0], "password": ADMIN[1],
                                               "next": "//evil.example/x"}, follow_redirects=False)
     assert answer.headers["location"] == "/"
+
+
+def test_a_policy_can_ask_for_a_login_on_every_link(unique_site_file: Path, sqlite_url: str, broker: Broker) -> None:
+    settings = server_settings(unique_site_file, sqlite_url, broker, notify=False, ack_link_login=True)
+    with live_server(settings) as live:
+        alert_id = an_alert(live, broker)
+        path = f"/ack/{links.make(KEY, links.AckLink(alert_id, 's-wang'))}"
+        answer = httpx.post(f"{live.url}{path}", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == f"/login?next={path}"
