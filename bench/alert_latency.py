@@ -301,9 +301,9 @@ def run_presses(args: argparse.Namespace, tracker: Tracker, buttons: dict[str, l
             p = Press(key[0], key[1], time.monotonic(), warmup=n < args.warmup)
             tracker.pressed(p)
             client.publish(topic, payload, qos=1)
-            if n == args.warmup:
-                window.start = p.sent
-            window.end = p.sent
+            if not p.warmup:
+                window.start = window.start or p.sent
+                window.end = p.sent
         window.scraped_end = time.monotonic()
         window.stored_end = scrape(port).get("carewatch_observations_total", 0)
         measured = [p for p in tracker.presses if not p.warmup]

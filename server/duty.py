@@ -24,10 +24,25 @@ def latest_changes(session: Session) -> Changes:
     return found
 
 
+_ROSTERS: dict[tuple[Any, ...], tuple[Site, Roster]] = {}
+
+
 def roster(site: Site, changes: Changes) -> Roster | None:
-    """The site's roster with the managers' changes laid over the file's."""
+    """The site's roster with the managers' changes laid over the file's; built once per set of changes (the
+    notifier asks on every pass, and validating a roster is not free)."""
     if site.roster is None:
         return None
+    key = (id(site), *sorted((shift, tuple(c.staff), c.supervisor) for (s, shift), c in changes.items()
+                             if s == site.id))
+    found = _ROSTERS.get(key)
+    if found is None:
+        found = _ROSTERS[key] = (site, _built(site, changes))  # the site kept alive: its id stays its own
+    return found[1]
+
+
+def _built(site: Site, changes: Changes) -> Roster:
+    """The roster with the changes laid over it."""
+    assert site.roster is not None
     shifts = []
     for shift in site.roster.shifts:
         change = changes.get((site.id, shift.id))
@@ -49,15 +64,21 @@ def shift_began(site: Site, shift: Shift, at: datetime) -> datetime:
     return start if start <= at else at_local(site, day - timedelta(days=1), shift.start)
 
 
-def hand_over(session: Session, facility: Facility, changes: Changes, now: datetime) -> list[Handover]:
+def hand_over(session: Session, facility: Facility, changes: Changes, now: datetime,
+              seen: dict[str, datetime] | None = None) -> list[Handover]:
     """Record the handover of every site whose current shift began after its last handover (also after a
-    restart across a shift change); returns the new ones."""
+    restart across a shift change); returns the new ones. `seen` remembers the shift starts already handled,
+    so that a caller asking every half second queries the database only at a shift change."""
     made = []
+    seen = {} if seen is None else seen
     for site in facility.sites:
         current = on_duty(site, changes, now)
         if current is None or site.roster is None:
             continue
         began = shift_began(site, current, now)
+        if seen.get(site.id) == began:
+            continue
+        seen[site.id] = began
         done = session.scalar(select(Handover.id).where(Handover.site == site.id, Handover.at == began))
         if done is not None:
             continue

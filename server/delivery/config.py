@@ -24,11 +24,18 @@ def expand(config: dict[str, Any], environ: dict[str, str] | None = None) -> dic
     return {k: VARIABLE.sub(one, v) if isinstance(v, str) else v for k, v in config.items()}
 
 
+# Keys the notifier reads itself; the channel never sees them.
+NOTIFIER_KEYS = frozenset({"per_minute"})
+
+
 def build(config: dict[str, Any]) -> Any:
     """A channel object from its facility-file config."""
     from server.notify import channel_from_config
 
-    return channel_from_config(expand(config))
+    per_minute = config.get("per_minute", 30)
+    if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 1:
+        raise ValueError("per_minute must be a whole number of messages, at least 1")
+    return channel_from_config(expand({k: v for k, v in config.items() if k not in NOTIFIER_KEYS}))
 
 
 def check(facility: Facility, source: str) -> None:

@@ -59,6 +59,7 @@ class Notifier:
     _sent_times: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
+    _handed: dict[str, datetime] = field(default_factory=dict)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -91,7 +92,7 @@ class Notifier:
         """Record a shift handover if one is due, queue what has come due, then deliver what is waiting."""
         with self.sessions.begin() as session:
             changes = duty.latest_changes(session)
-            duty.hand_over(session, self.facility, changes, now)
+            duty.hand_over(session, self.facility, changes, now, self._handed)
             enqueue(session, self.facility, now, lambda site, at: duty.on_duty(site, changes, at))
         with self.sessions() as session:
             ids = list(session.scalars(select(Notification.id).where(

@@ -153,3 +153,26 @@ def test_a_restart_in_the_middle_of_an_escalation_repeats_nothing(facility: Faci
     restarted.tick(T0 + 3 * M)
     rounds = [m["idempotency_key"].split(":")[1:3] for m in receiver.messages()]
     assert rounds == [["0", "0"], ["0", "1"], ["1", "0"]]
+
+
+def test_a_channel_s_per_minute_is_the_notifier_s_and_limits_it(facility: Facility, sessions: Any, clock: Clock,
+                                                                receiver: Receiver) -> None:
+    from server.delivery import config
+
+    hook = {"type": "webhook", "url": receiver.url, "secret": SECRET}
+    assert config.build({**hook, "per_minute": 5}).name  # accepted, not passed on to the channel
+    with pytest.raises(ValueError, match="per_minute"):
+        config.build({**hook, "per_minute": 0})
+    data = facility.model_dump(by_alias=True, mode="json")
+    data["sites"][0]["channels"]["ops-hook"]["per_minute"] = 1
+    limited = Facility.model_validate(data)
+    pipeline = Pipeline(limited, sessions, clock=clock)
+    pipeline.load()
+    pipeline.process([message(envelope("smoke-kitchen", T0, smoke=True)),
+                      message(envelope("smoke-corridor", T0, smoke=True))])  # two alarms at once
+    sender = notifier(limited, sessions, clock)
+    sender.tick(T0)
+    sender.tick(T0 + 30 * timedelta(seconds=1))
+    assert len(receiver.messages()) == 1  # one a minute on this channel: the second waits
+    sender.tick(T0 + M)
+    assert len(receiver.messages()) == 2
