@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devices.facility import Facility, Site
 from server.delivery.outbox import PERSONAL
 from server.figures import figures
+from server.notify.message import DeliveryError, Message
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def text_of(site: Site, got: dict[str, Any]) -> str:
 def send(site: Site, sessions: sessionmaker[Session], facility: Facility, build: Callable[[dict[str, Any]], Any],
          now: datetime, link: str) -> int:
     """Compute the last day's figures and send them; returns how many messages went out."""
-    from server.notify.message import DeliveryError, Message
-
     if site.digest is None:
         return 0
     with sessions() as session:

@@ -15,6 +15,7 @@ from devices.facility import Facility
 from devices.loader import load_facility
 from devices.messages import utcnow
 from server import __doc__ as about
+from server import digest
 from server.api import alerts, auth, care, devices, duty, figures, ops
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
@@ -22,8 +23,9 @@ from server.consumer import Consumer
 from server.context import Context
 from server.db import make_engine, make_sessions, upgrade
 from server.delivery import config as channels
+from server.delivery.sender import LinkMaker, Notifier
 from server.events import Hub
-from server.live import on_changes
+from server.live import broadcast_alerts, on_changes
 from server.pipeline import Pipeline
 from server.settings import Settings
 from server.web import ack
@@ -104,15 +106,10 @@ def _start_ingest(ctx: Context) -> None:
 
 def _start_notifier(ctx: Context) -> None:
     """Escalation and delivery in a thread of this process (one process per database, for now)."""
-    from server.delivery.sender import LinkMaker, Notifier
-    from server.live import broadcast_alerts
-
     ctx.notifier = Notifier(ctx.facility, ctx.sessions, ctx.clock,
                             LinkMaker(ctx.settings.signing_key(), ctx.settings.link_base()), channels.build,
                             on_alerts=lambda alerts: broadcast_alerts(ctx, alerts))
     ctx.notifier.start()
-    from server import digest
-
     # Calendar work (the daily digest) runs in the same one process as the notifier.
     ctx.scheduler = digest.scheduler(ctx.facility, ctx.sessions, channels.build, ctx.clock, ctx.settings.link_base())
     ctx.scheduler.start()

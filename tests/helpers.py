@@ -142,3 +142,14 @@ def publisher(broker: Any) -> mqtt.Client:
     cw_mqtt.connect(client, address)
     assert connected.wait(10), "publisher did not connect"
     return client
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message the SMTP server accepts."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.received.append(envelope)
+        return "250 OK"

@@ -7,6 +7,7 @@ from typing import Any
 
 from devices.facility import Facility
 from devices.loader import FacilityError, Problem
+from server.notify import channel_from_config
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -30,8 +31,6 @@ NOTIFIER_KEYS = frozenset({"per_minute"})
 
 def build(config: dict[str, Any]) -> Any:
     """A channel object from its facility-file config."""
-    from server.notify import channel_from_config
-
     per_minute = config.get("per_minute", 30)
     if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 1:
         raise ValueError("per_minute must be a whole number of messages, at least 1")

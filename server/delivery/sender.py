@@ -20,6 +20,7 @@ from server.alerts import service
 from server.delivery import compose, links
 from server.delivery.outbox import GROUP, backoff, enqueue
 from server.models import Alert, Notification
+from server.notify.message import DeliveryError, Message
 from server.rules.base import Clear, Raise
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,6 @@ class Notifier:
 
     def _deliver(self, ident: int, now: datetime) -> None:
         """Send one row in its own transaction and record the outcome."""
-        from server.notify.message import DeliveryError, Message
-
         changed: list[Alert] = []
         with self.sessions.begin() as session:
             row = session.get(Notification, ident)

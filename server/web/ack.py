@@ -5,15 +5,13 @@ A GET never acknowledges: mail scanners and chat link previews open every link t
 must not stop an escalation. The button is the tap.
 """
 
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from server.alerts import service
 from server.alerts.service import TransitionError
-from server.api.deps import Ctx, Db, LoginRequired, principal
+from server.api.deps import Ctx, Db
 from server.auth.users import ACTORS
 from server.delivery import links
 from server.delivery.outbox import GROUP, STAFF_PREFIX
@@ -21,8 +19,8 @@ from server.live import broadcast_alerts
 from server.models import Alert
 from server.views import alert_out
 from server.web.i18n import texts
+from server.web.routes import TEMPLATES, who
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
 
 
@@ -69,11 +67,8 @@ def _actor(request: Request, ctx: Ctx, db: Db, link: links.AckLink) -> str | Non
     for every link when the site's policy asks for a login)."""
     if link.recipient != GROUP and not ctx.settings.ack_link_login:
         return f"{STAFF_PREFIX}{link.recipient}"
-    try:
-        user = principal(request, ctx, db, None)
-    except LoginRequired:
-        return None
-    return user.username if user.role in ACTORS else None
+    user = who(request, ctx, db)
+    return user.username if user is not None and user.role in ACTORS else None
 
 
 def _render(request: Request, t: dict[str, str], language: str, *, status: int = 200, **context: object) -> Response:

@@ -1,20 +1,18 @@
 """The managers' page: response figures of the last days, and how the latest notifications were delivered."""
 
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
+from server.api.deps import Ctx, Db, Lang
 from server.figures import figures
 from server.models import Alert, Notification
 from server.texts import RULE_TITLES, rule_title, word
 from server.web.i18n import texts
+from server.web.routes import TEMPLATES, who
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
 DELIVERIES = 50
 
@@ -22,9 +20,7 @@ DELIVERIES = 50
 @router.get("/figures", response_class=HTMLResponse)
 def figures_page(request: Request, ctx: Ctx, db: Db, lang: Lang, days: int = 7) -> Response:
     """Tables of the response figures, and the last notifications with their status."""
-    try:
-        principal(request, ctx, db, None)
-    except LoginRequired:
+    if who(request, ctx, db) is None:
         return RedirectResponse("/login?next=/figures", status_code=303)
     site = ctx.facility.sites[0]
     days = max(1, min(days, 366))

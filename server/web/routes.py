@@ -24,7 +24,7 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 router = APIRouter(include_in_schema=False)
 
 
-def _who(request: Request, ctx: Ctx, db: Db) -> Principal | None:
+def who(request: Request, ctx: Ctx, db: Db) -> Principal | None:
     """The logged-in user of a page request, or None."""
     try:
         return principal(request, ctx, db, None)
@@ -35,7 +35,7 @@ def _who(request: Request, ctx: Ctx, db: Db) -> Principal | None:
 @router.get("/", response_class=HTMLResponse)
 def screen(request: Request, ctx: Ctx, db: Db, lang: Lang) -> Response:
     """The monitoring screen of the first site (or `?site=`)."""
-    user = _who(request, ctx, db)
+    user = who(request, ctx, db)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     site_id = request.query_params.get("site")

@@ -5,7 +5,6 @@ import email
 import email.policy
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -15,21 +14,10 @@ from carewatch.broker import free_port
 from devices.facility import Facility
 from devices.loader import load_facility
 from tests.conftest import Broker
-from tests.helpers import live_server, server_settings, wait_until
+from tests.helpers import Mailbox, live_server, server_settings, wait_until
 from tests.server.test_api import publish
 
 pytestmark = pytest.mark.e2e
-
-
-class Mailbox:
-    """Keeps every message the SMTP server accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.received.append(envelope)
-        return "250 OK"
 
 
 def with_mail(path: Path, port: int) -> Facility:

@@ -12,19 +12,9 @@ from devices.facility import Facility
 from server import digest
 from server.delivery import config
 from server.models import Alert
+from tests.helpers import Mailbox
 
 NOW = datetime(2026, 11, 28, 7, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
-
-
-class Mailbox:
-    """Keeps what the SMTP server accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.received.append(envelope)
-        return "250 OK"
 
 
 def with_digest(facility: Facility, port: int) -> Facility:
