@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from devices.basics import Id, Names, Strict
+from devices.cameras import Mask, Polygon
 from devices.durations import Duration
 from devices.kinds import DeviceKind, PlugRole, TemperatureRole
 from devices.thresholds import LimitsOverride
@@ -63,7 +64,13 @@ class Protocol(StrEnum):
     SHELLY = "shelly"
     TASMOTA = "tasmota"
     NATIVE = "native"
-    RTSP = "rtsp"
+    RTSP = "rtsp"  # the cameras' protocols: the edge reads them with OpenCV, not over MQTT
+    MJPEG = "mjpeg"  # HTTP multipart JPEG
+    FILE = "file"  # a recorded video, for trials and replays
+    LOCAL = "local"  # a camera plugged into the edge (a device index or /dev/video*)
+
+
+CAMERA_PROTOCOLS = frozenset({Protocol.RTSP, Protocol.MJPEG, Protocol.FILE, Protocol.LOCAL})
 
 
 class Device(Strict):
@@ -82,6 +89,8 @@ class Device(Strict):
     exit: bool | None = None
     offline_after: Duration | None = None
     sees: list[Id] = []
+    view: dict[Id, Polygon] = {}  # where each zone it sees is in its picture
+    masks: list[Mask] = []
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
@@ -96,8 +105,10 @@ def _kind_problems(device: Device) -> list[str]:
     """What a device of this kind is missing or has too much of."""
     problems = []
     camera = device.kind is DeviceKind.CAMERA
-    if camera != (device.protocol is Protocol.RTSP):
-        problems.append("cameras and only cameras use protocol rtsp")
+    if camera != (device.protocol in CAMERA_PROTOCOLS):
+        problems.append("cameras and only cameras use protocol rtsp, mjpeg, file or local")
+    if camera and not device.stream:
+        problems.append("a camera needs its `stream` (an rtsp:// or http:// URL, a file, or a device)")
     if not camera and not device.topic:
         problems.append("a device needs its MQTT topic")
     if device.kind is DeviceKind.POWER_PLUG and device.appliance is None:
@@ -106,8 +117,10 @@ def _kind_problems(device: Device) -> list[str]:
         problems.append("only a power_plug has an appliance")
     if device.kind is DeviceKind.TEMPERATURE_SENSOR and device.role is None:
         problems.append("a temperature_sensor needs `role` (fridge, freezer, room, hot_water or other)")
-    if device.sees and not camera:
-        problems.append("only a camera `sees` zones")
+    if (device.sees or device.view or device.masks) and not camera:
+        problems.append("only a camera `sees` zones, has a `view` or `masks`")
+    if set(device.view) - set(device.sees):
+        problems.append(f"`view` places zones the camera does not see: {sorted(set(device.view) - set(device.sees))}")
     if device.exit is not None and device.kind is not DeviceKind.DOOR_CONTACT:
         problems.append("only a door_contact is an `exit`")
     if device.limits is not None and device.kind is not DeviceKind.TEMPERATURE_SENSOR:

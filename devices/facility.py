@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import Field, field_validator
 
 from devices.basics import Id, Language, Names, Strict, Window, between
+from devices.cameras import CameraSettings
 from devices.durations import Duration
 from devices.duty import Digest, Escalation, Roster, Shift
 from devices.equipment import Device
@@ -43,6 +44,10 @@ class CareProfile(Strict):
         if self.bed_exit_alert is not None:
             return self.bed_exit_alert
         return bool({"fall", "dementia", "wandering"} & set(self.risks))
+
+
+# The edge reports each camera's health every minute: three missed reports and the camera counts as offline.
+CAMERA_REPORTS_SILENT = timedelta(minutes=3)
 
 
 class Bed(Strict):
@@ -126,6 +131,7 @@ class Site(Strict):
     escalation: Escalation = Escalation()
     channels: dict[Id, dict[str, Any]] = {}
     digest: Digest | None = None
+    cameras: CameraSettings = CameraSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -165,6 +171,20 @@ class Site(Strict):
         return {b.id: r.id for r in self.rooms() for b in r.beds}
 
     @cached_property
+    def zone_by_id(self) -> dict[str, Zone]:
+        """Zones by id."""
+        return {z.id: z for r in self.rooms() for z in r.zones}
+
+    @cached_property
+    def room_of_zone(self) -> dict[str, Room]:
+        """The room each zone is in, by zone id."""
+        return {z.id: r for r in self.rooms() for z in r.zones}
+
+    def cameras_of(self) -> list[Device]:
+        """The site's cameras."""
+        return [d for d in self.devices if d.kind is DeviceKind.CAMERA]
+
+    @cached_property
     def device_by_id(self) -> dict[str, Device]:
         """Devices by id."""
         return {d.id: d for d in self.devices}
@@ -182,6 +202,8 @@ class Site(Strict):
     def offline_after(self, device: Device) -> timedelta:
         """How long a device may stay silent before it counts as offline: its own, its kind's, the site's."""
         kinds = self.thresholds.offline_after_kind
+        if device.kind is DeviceKind.CAMERA and not device.offline_after and device.kind not in kinds:
+            return CAMERA_REPORTS_SILENT  # the edge reports every camera each minute, frames or not
         return device.offline_after or kinds.get(device.kind) or self.thresholds.offline_after
 
     def limits_of(self, device: Device) -> Limits | None:
@@ -214,13 +236,14 @@ class Site(Strict):
 
 class ProfileOverrides(Strict):
     """Settings a named profile (such as `demo`) replaces in every site: schedules, thresholds, keys of the
-    site's own watches by watch id, channels it adds, and escalation policies by severity."""
+    site's own watches by watch id, channels it adds, escalation policies by severity, and camera settings."""
 
     schedules: dict[str, Any] = {}
     thresholds: dict[str, Any] = {}
     watches: dict[str, dict[str, Any]] = {}
     channels: dict[str, dict[str, Any]] = {}
     escalation: dict[str, Any] = {}
+    cameras: dict[str, Any] = {}
 
 
 class Facility(Strict):

@@ -233,8 +233,8 @@ def _duplicates(at: tuple[PathPart, ...], ids: list[str], what: str) -> Iterator
 
 
 def apply_profile(facility: Facility, name: str, source: str = "<facility>", root: Any = None) -> Facility:
-    """The facility with a named profile's schedules, thresholds, watch settings, channels and escalation laid
-    over every site, checked again as a whole."""
+    """The facility with a named profile's schedules, thresholds, watch settings, channels, escalation and camera
+    settings laid over every site, checked again as a whole."""
     if name not in facility.profiles:
         known = ", ".join(sorted(facility.profiles)) or "none"
         raise FacilityError(source, [Problem(("profiles",), _line_of(root, ("profiles",)),
@@ -252,6 +252,7 @@ def apply_profile(facility: Facility, name: str, source: str = "<facility>", roo
         site["watches"] = [{**w, **overrides.watches.get(w["id"], {})} for w in site["watches"]]
         site["channels"] = {**site["channels"], **overrides.channels}
         site["escalation"] = {**site["escalation"], **overrides.escalation}
+        site["cameras"] = {**site["cameras"], **overrides.cameras}
     try:
         applied = Facility.model_validate(data)
     except ValidationError as exc:

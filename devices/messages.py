@@ -12,6 +12,24 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 RAW_KEEP_CHARS = 1024
 
 Percent = Annotated[float, Field(ge=0, le=100)]
+# A snapshot is a small JPEG (640x360 at quality ~70 is 20-35 kB), base64 inside the JSON envelope.
+MAX_SNAPSHOT_CHARS = 48_000
+
+CameraState = Literal["ok", "offline", "frozen", "covered", "blurred", "moved"]
+CameraEvent = Literal["person_down", "night_activity", "no_activity"]
+
+
+class CameraStats(BaseModel):
+    """A camera's counters since the edge started, like a recorder's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    fps_in: float = Field(ge=0, le=1000)
+    fps_analysed: float = Field(ge=0, le=1000)
+    skipped: int = Field(ge=0)
+    decode_errors: int = Field(ge=0)
+    reconnects: int = Field(ge=0)
+    published: int = Field(ge=0)
 
 
 class Reading(BaseModel):
@@ -43,6 +61,13 @@ class Reading(BaseModel):
     # The device's own availability message (MQTT Last Will, or the bridge's verdict for it): False means the
     # vendor or bridge says the device is offline now, without waiting for its silence.
     online: bool | None = None
+    # Cameras (kind camera): health on every change and every minute; events as they start and end.
+    camera_state: CameraState | None = None
+    stats: CameraStats | None = None
+    event: CameraEvent | None = None
+    zone: str | None = Field(default=None, min_length=1, max_length=64)
+    active: bool | None = None  # the event started (True) or ended (False)
+    snapshot: str | None = Field(default=None, max_length=MAX_SNAPSHOT_CHARS, pattern=r"^[A-Za-z0-9+/=]+$")
 
     def fields(self) -> dict[str, Any]:
         """The fields the device actually reported."""

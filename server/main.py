@@ -15,8 +15,8 @@ from devices.facility import Facility
 from devices.loader import load_facility
 from devices.messages import utcnow
 from server import __doc__ as about
-from server import digest
-from server.api import alerts, auth, care, devices, duty, figures, ops
+from server import digest, retention
+from server.api import alerts, auth, cameras, care, devices, duty, figures, ops
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
 from server.consumer import Consumer
@@ -70,8 +70,8 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
 
     app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
-    for router in (auth.router, alerts.router, care.router, devices.router, duty.router, figures.router, ops.router,
-                   web.router, ack.router, roster_page.router, figures_page.router):
+    for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
+                   figures.router, ops.router, web.router, ack.router, roster_page.router, figures_page.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
@@ -112,4 +112,5 @@ def _start_notifier(ctx: Context) -> None:
     ctx.notifier.start()
     # Calendar work (the daily digest) runs in the same one process as the notifier.
     ctx.scheduler = digest.scheduler(ctx.facility, ctx.sessions, channels.build, ctx.clock, ctx.settings.link_base())
+    retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock)
     ctx.scheduler.start()

@@ -4,7 +4,7 @@ suppressions (silence, maintenance, drill) and care events."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UtcDateTime
@@ -27,6 +27,19 @@ class Observation(Base):
     data: Mapped[dict[str, Any]] = mapped_column(Json)
 
     __table_args__ = (Index("ix_observations_site_device_at", "site", "device", "at"),)
+
+
+class Snapshot(Base):
+    """A camera's picture of an alert (privacy areas already blurred at the edge), kept `snapshot_days`."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the observation that carried it
+    site: Mapped[str] = mapped_column(String(64))
+    camera: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class DeviceState(Base):

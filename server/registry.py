@@ -55,8 +55,6 @@ class Registry:
         self.edges_down = {e.site for e in session.scalars(select(Edge)) if e.status_at is not None and not e.online}
         for site in self.facility.sites:
             for device in site.devices:
-                if device.kind is DeviceKind.CAMERA:
-                    continue  # cameras report through video health, a later part
                 row = rows.get((site.id, device.id))
                 entry = _entry(site.id, device, row)
                 self.entries[(site.id, device.id)] = entry

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     ack_link_hours: float = Field(24, gt=0, description="how long a one-tap acknowledge link works")
     ack_link_login: bool = Field(False, description="one-tap links ask for a login even when sent to one person")
     notify: bool = Field(True, description="send notifications (escalation) from this process")
+    snapshot_roles: set[Literal["staff", "manager", "inspector", "admin"]] = Field(
+        {"staff", "manager", "admin"}, description="roles that may see camera snapshots (JSON list)")
 
     @field_validator("profile", mode="before")
     @classmethod

@@ -22,6 +22,11 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "sos": {"zh-CN": "紧急呼叫", "en": "SOS call"},
     "device_offline": {"zh-CN": "设备离线", "en": "Device offline"},
     "edge_offline": {"zh-CN": "现场网关离线", "en": "Site gateway offline"},
+    "camera_health": {"zh-CN": "摄像头故障", "en": "Camera not working"},
+    "coverage": {"zh-CN": "监控盲区：区域无可用摄像头", "en": "Zones without a working camera"},
+    "person_down": {"zh-CN": "有人倒地", "en": "Person down"},
+    "night_activity": {"zh-CN": "夜间活动", "en": "Activity at night"},
+    "no_activity": {"zh-CN": "长时间无人活动", "en": "No activity"},
     "channel_failing": {"zh-CN": "通知渠道发送失败", "en": "Notification channel failing"},
 }
 
@@ -40,6 +45,13 @@ WORDS: dict[str, dict[str, str]] = {
     "silenced": {"zh-CN": "已静音", "en": "Silenced"},
     "drill": {"zh-CN": "演练", "en": "Drill"},
     "maintenance": {"zh-CN": "维护中", "en": "Maintenance"},
+    "coverage": {"zh-CN": "摄像头覆盖", "en": "Camera coverage"},
+    "ok": {"zh-CN": "正常", "en": "Working"},
+    "offline": {"zh-CN": "无画面", "en": "No picture"},
+    "frozen": {"zh-CN": "画面冻结", "en": "Frozen"},
+    "covered": {"zh-CN": "镜头被遮挡", "en": "Covered"},
+    "blurred": {"zh-CN": "画面模糊", "en": "Blurred"},
+    "moved": {"zh-CN": "视角偏移", "en": "Turned away"},
 }
 
 

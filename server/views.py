@@ -123,6 +123,8 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         return subject
     if subject == "edge":
         return word("site_gateway", language)
+    if subject == "coverage":
+        return word("coverage", language)
     if "/" in subject:  # `<bed>/hr` for a vital sign, `<device>/<watch>` for a site's own threshold
         head, part = subject.split("/", 1)
         watch = next((w for w in site.watches if w.id == part), None)
@@ -133,8 +135,20 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
     bed = site.bed_by_id.get(subject)
     if bed is not None:
         return bed.name.get(language) if bed.name else bed.id
+    zone = site.zone_by_id.get(subject)
+    if zone is not None:
+        return zone_name(site, zone.id, language)
     device = site.device_by_id.get(subject)
     return device_name(site, device, language) if device else subject
+
+
+def zone_name(site: Site, zone_id: str, language: str) -> str:
+    """A zone's own name, else its room's name (a bedroom's floor zone is 'Room 103')."""
+    zone = site.zone_by_id[zone_id]
+    if zone.name:
+        return zone.name.get(language)
+    room = site.room_of_zone[zone_id]
+    return room.name.get(language)
 
 
 def device_name(site: Site, device: Device, language: str) -> str:

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from devices.kinds import Severity
 from server import duty
 from server.alerts import service
 from server.delivery import compose, links
-from server.delivery.outbox import GROUP, backoff, enqueue
+from server.delivery.outbox import backoff, enqueue
 from server.models import Alert, Notification
 from server.notify.message import DeliveryError, Message
 from server.rules.base import Clear, Raise
@@ -29,6 +30,7 @@ CHANNEL_FAILING = "channel_failing"
 FAILING_AFTER = 3  # consecutive failed attempts before the channel's own alert
 TICK_S = 0.5  # rounds fall due within a second
 BATCH = 100
+SENDERS = 4  # channels sent to at once
 GIVE_UP = timedelta(hours=24)  # a message still undelivered after a day is of no use to anyone
 
 
@@ -43,6 +45,32 @@ class LinkMaker:
         """The one-tap acknowledge URL for a recipient."""
         token = links.make(self.secret, links.AckLink(alert_id, recipient))
         return f"{self.public_url.rstrip('/')}/ack/{token}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message on its way: its outbox row, its channel and the channel object that sends it."""
+
+    ident: int
+    key: tuple[str, str]  # (site, channel)
+    channel: Any
+    message: Message
+
+
+def _send_in_order(items: list[Outgoing]) -> list[tuple[Outgoing, Exception | None]]:
+    """Send one channel's messages one after the other; each outcome is the error, or None when it was sent."""
+    results: list[tuple[Outgoing, Exception | None]] = []
+    for item in items:
+        try:
+            item.channel.send(item.message)
+        except (DeliveryError, ValueError) as exc:
+            results.append((item, exc))
+        except Exception as exc:  # noqa: BLE001 - a channel's bug must not lose the pass's other outcomes
+            log.exception("%s channel failed unexpectedly", item.key[1])
+            results.append((item, DeliveryError(f"{type(exc).__name__}: {exc}", retry=True)))
+        else:
+            results.append((item, None))
+    return results
 
 
 @dataclass
@@ -62,6 +90,8 @@ class Notifier:
     _wake: threading.Event = field(default_factory=threading.Event)
     _handed: dict[str, datetime] = field(default_factory=dict)
     _thread: threading.Thread | None = None
+    # Channels answer in 1-50 ms each; a storm over many channels must not wait for them one by one.
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(SENDERS, "carewatch-send"))
 
     def start(self) -> None:
         """Run `tick` every half second in a thread of its own."""
@@ -78,6 +108,7 @@ class Notifier:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
         """Tick until stopped; a failing pass is logged and retried."""
@@ -95,47 +126,72 @@ class Notifier:
             changes = duty.latest_changes(session)
             duty.hand_over(session, self.facility, changes, now, self._handed)
             enqueue(session, self.facility, now, lambda site, at: duty.on_duty(site, changes, at))
-        with self.sessions() as session:
-            ids = list(session.scalars(select(Notification.id).where(
-                Notification.status == "pending", Notification.next_attempt_at <= now)
-                .order_by(Notification.next_attempt_at).limit(BATCH)))
-        for ident in ids:
-            self._deliver(ident, now)
+        outgoing = self._prepare(now)
+        if outgoing:
+            self._record(self._send_all(outgoing), now)
 
-    def _deliver(self, ident: int, now: datetime) -> None:
-        """Send one row in its own transaction and record the outcome."""
+    def _prepare(self, now: datetime) -> list[Outgoing]:
+        """Take the waiting rows in one transaction: drop the stale, hold back the rate-limited, compose the rest."""
+        outgoing: list[Outgoing] = []
+        with self.sessions.begin() as session:
+            rows = session.scalars(select(Notification).where(
+                Notification.status == "pending", Notification.next_attempt_at <= now)
+                .order_by(Notification.next_attempt_at, Notification.id).limit(BATCH))
+            for row in rows:
+                item = self._compose(session, row, now)
+                if item is not None:
+                    outgoing.append(item)
+        return outgoing
+
+    def _compose(self, session: Session, row: Notification, now: datetime) -> Outgoing | None:
+        """The message of one row, or None when it is stale (dropped) or over its channel's limit (moved on)."""
+        alert = session.get(Alert, row.alert_id)
+        site = self.facility.site_by_id.get(row.site)
+        if alert is None or site is None:
+            return None
+        stale = _stale(alert, row, now)
+        if stale:
+            row.status, row.last_error = "dropped", stale
+            return None
+        key = (row.site, row.channel)
+        if self._rate_limited(site, key, now, row):
+            return None
+        # An attempt counts against the limit when it is made, so one pass cannot overshoot it.
+        self._sent_times.setdefault(key, deque()).append(now)
+        row.attempts += 1
+        message = Message(title=compose.title(site, alert), link=self.link(alert.id, row.recipient),
+                          severity=alert.severity,
+                          text=compose.text(site, alert, round_=row.round, reminder=row.step < 0),
+                          alert_id=alert.id, recipient=row.address or row.recipient, idempotency_key=row.key)
+        return Outgoing(row.id, key, self._channel(site, row.channel), message)
+
+    def _send_all(self, outgoing: list[Outgoing]) -> list[tuple[Outgoing, Exception | None]]:
+        """Send concurrently across channels; one channel's messages go one after the other, in order."""
+        by_channel: dict[tuple[str, str], list[Outgoing]] = {}
+        for item in outgoing:
+            by_channel.setdefault(item.key, []).append(item)
+        if len(by_channel) == 1:
+            return _send_in_order(outgoing)
+        futures = [self._pool.submit(_send_in_order, items) for items in by_channel.values()]
+        return [result for future in futures for result in future.result()]
+
+    def _record(self, results: list[tuple[Outgoing, Exception | None]], now: datetime) -> None:
+        """Write every outcome of a pass in one transaction; announce the channel alerts it raised or cleared."""
         changed: list[Alert] = []
         with self.sessions.begin() as session:
-            row = session.get(Notification, ident)
-            alert = session.get(Alert, row.alert_id) if row else None
-            site = self.facility.site_by_id.get(row.site) if row else None
-            if row is None or alert is None or site is None or row.status != "pending":
-                return
-            stale = _stale(alert, row, now)
-            if stale:
-                row.status, row.last_error = "dropped", stale
-                return
-            key = (row.site, row.channel)
-            if self._rate_limited(site, key, now, row):
-                return
-            recipient = row.recipient if row.recipient != GROUP else GROUP
-            link = self.link(alert.id, recipient)
-            message = Message(title=compose.title(site, alert), link=link, severity=alert.severity,
-                              text=compose.text(site, alert, round_=row.round, reminder=row.step < 0),
-                              alert_id=alert.id, recipient=row.address or row.recipient, idempotency_key=row.key)
-            row.attempts += 1
-            try:
-                self._channel(site, row.channel).send(message)
-            except (DeliveryError, ValueError) as exc:
-                retry = isinstance(exc, DeliveryError) and exc.retry
-                row.last_error = str(exc)[:300]
+            for item, error in results:
+                row = session.get(Notification, item.ident)
+                if row is None:
+                    continue
+                if error is None:
+                    row.status, row.sent_at, row.last_error = "sent", now, None
+                    changed += self._recovered(session, item.key, now)
+                    continue
+                retry = isinstance(error, DeliveryError) and error.retry
+                row.last_error = str(error)[:300]
                 row.status = "pending" if retry else "failed"
                 row.next_attempt_at = now + backoff(row.attempts)
-                changed += self._failed(session, key, now)
-            else:
-                row.status, row.sent_at, row.last_error = "sent", now, None
-                self._sent_times.setdefault(key, deque()).append(now)
-                changed += self._recovered(session, key, now)
+                changed += self._failed(session, item.key, now)
         if changed:
             self.on_alerts(changed)
 

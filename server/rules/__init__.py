@@ -6,6 +6,7 @@ from server.rules.bathroom import BathroomTooLong
 from server.rules.battery import BatteryLow
 from server.rules.beds import BedExitNight, OutOfBedTooLong
 from server.rules.boiler import BoilerAbnormal
+from server.rules.cameras import CameraHealth, Coverage, NightActivity, NoActivity, PersonDown
 from server.rules.cold import ColdStorage
 from server.rules.exit_door import ExitDoorNight
 from server.rules.hot_water import HotWater
@@ -38,6 +39,11 @@ ALL: tuple[Rule, ...] = (
     RoomTemperature(),
     Watch(),
     BatteryLow(),
+    CameraHealth(),
+    Coverage(),
+    PersonDown(),
+    NightActivity(),
+    NoActivity(),
 )
 
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in ALL}

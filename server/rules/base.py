@@ -21,6 +21,7 @@ class Obs:
     device: Device
     at: datetime
     reading: Reading
+    ident: str | None = None  # the observation's id (what an alert's snapshot is filed under)
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "beds": {"zh-CN": "床位", "en": "Beds"},
     "kitchen": {"zh-CN": "厨房", "en": "Kitchen"},
     "devices": {"zh-CN": "其他设备", "en": "Other devices"},
-    "cameras_declared": {"zh-CN": "已登记 {n} 路摄像头，视频尚未接入",
-                         "en": "{n} cameras declared; video is not connected yet"},
+    "cameras": {"zh-CN": "摄像头", "en": "Cameras"},
+    "coverage_line": {"zh-CN": "覆盖：{covered} / {total} 个区域有可用摄像头",
+                      "en": "Coverage: {covered} of {total} zones seen by a working camera"},
+    "coverage_gaps": {"zh-CN": "无可用摄像头：", "en": "No working camera: "},
+    "coverage_unknown": {"zh-CN": "{n} 个区域尚无数据", "en": "{n} zones not reported yet"},
+    "sees": {"zh-CN": "覆盖", "en": "Sees"},
     # Device states.
     "occupied": {"zh-CN": "在床", "en": "In bed"},
     "empty": {"zh-CN": "离床", "en": "Out of bed"},
@@ -150,6 +154,7 @@ TEXTS: dict[str, dict[str, str]] = {
 # Severities, statuses and the gateway: the same words as the API's.
 TEXTS.update({key: WORDS[key] for key in ("critical", "high", "medium", "low", "open", "acknowledged", "cleared",
                                           "maintenance")})
+TEXTS.update({f"cam_{state}": WORDS[state] for state in ("ok", "offline", "frozen", "covered", "blurred", "moved")})
 TEXTS["gateway"] = WORDS["site_gateway"]
 TEXTS.update({f"kind_{kind}": names for kind, names in KIND_NAMES.items()})
 

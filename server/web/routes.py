@@ -15,9 +15,10 @@ from devices.thresholds import Limits
 from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
 from server.auth.tokens import COOKIE, Principal
 from server.auth.users import ACTORS, MANAGERS, authenticate
+from server.rules.cameras import covered_zones
 from server.suppressions import ALLOWED_SCOPES, RULE_NAMES
 from server.texts import rule_title
-from server.views import device_name
+from server.views import device_name, zone_name
 from server.web.i18n import texts
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -135,14 +136,16 @@ class RoomBeds:
 
 
 def layout(site: Site, lang: str, t: dict[str, str]) -> dict[str, Any]:
-    """Beds by room, kitchen devices, other devices, and how many cameras are declared."""
+    """Beds by room, kitchen devices, other devices, and the cameras."""
     kitchen = [d for d in site.devices if _in_kitchen(site, d)]
     other = [d for d in site.devices if d.kind in OTHER_KINDS and d not in kitchen]
     return {
         "rooms": _bed_rooms(site, lang),
         "kitchen": [_tile(site, d, lang, t) for d in _by_kind(kitchen, KITCHEN_KINDS)],
         "other": [_tile(site, d, lang, t) for d in _by_kind(other, OTHER_KINDS)],
-        "cameras": sum(1 for d in site.devices if d.kind is DeviceKind.CAMERA),
+        "cameras": [_camera_tile(site, d, lang) for d in site.cameras_of()],
+        "camera_zones": covered_zones(site),
+        "zone_names": {z: zone_name(site, z, lang) for z in covered_zones(site)},
         "names": _names(site, lang, t),
         "targets": _targets(site, lang),
     }
@@ -186,6 +189,15 @@ def _tile(site: Site, device: Device, lang: str, t: dict[str, str]) -> Tile:
         return Tile(device.id, device.kind.value, name, place, f"{t['limits']} {_range(limits)}",
                     {k: f"{v:g}" for k, v in (("min", limits.min), ("max", limits.max)) if v is not None})
     return Tile(device.id, device.kind.value, name, place)
+
+
+def _camera_tile(site: Site, camera: Device, lang: str) -> Tile:
+    """A camera tile: the zones it sees, so the screen can count coverage from the cameras' states."""
+    room = site.room_by_id.get(camera.location.room)
+    place = room.name.get(lang) if room else camera.location.room
+    zones = " · ".join(dict.fromkeys(zone_name(site, z, lang) for z in camera.sees))
+    return Tile(camera.id, camera.kind.value, device_name(site, camera, lang), place, zones,
+                {"sees": " ".join(camera.sees)})
 
 
 def _range(limits: Limits) -> str:

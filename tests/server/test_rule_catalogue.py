@@ -904,6 +904,12 @@ ROUTES = {
     "room_temperature": {d: d for d in ("temp-bath-n", "temp-r101", "temp-r103", "temp-dayroom")},
     "watch": {"temp-med-fridge": "temp-med-fridge", "temp-bath-n": "temp-bath-n"},
     "battery_low": {d.id: d.id for d in reference().sites[0].devices if d.id not in PLUGS | CAMERAS},
+    # Camera rules read what the edge judged; coverage keeps one state per site.
+    "camera_health": {c: c for c in CAMERAS},
+    "coverage": {c: "coverage" for c in CAMERAS},
+    "person_down": {c: c for c in CAMERAS},
+    "night_activity": {c: c for c in CAMERAS},
+    "no_activity": {c: c for c in CAMERAS},
 }
 
 

@@ -101,6 +101,18 @@ def test_screen_shows_every_bed_by_room_and_the_kitchen(client: TestClient, site
     assert "0–8 °C" in html and "≤ -12 °C" in html  # fridge and freezer limits next to their readings
 
 
+def test_screen_lists_every_camera_with_its_zones_and_a_coverage_line(client: TestClient, site: Site) -> None:
+    log_in(client, ADMIN)
+    html = client.get("/", params={"lang": "en"}).text
+    cameras = site.cameras_of()
+    assert len(cameras) == 12 and html.count('data-kind="camera"') == 12
+    for cam in cameras:
+        assert f'data-device="{cam.id}"' in html and f'data-sees="{" ".join(cam.sees)}"' in html
+    zones = sorted({z for cam in cameras for z in cam.sees})
+    assert f'id="coverage" class="coverage" role="status" data-zones="{" ".join(zones)}"' in html
+    assert "Courtyard gate" in html  # a zone by its name, not its id
+
+
 def test_beds_keep_the_facility_order_inside_their_rooms(client: TestClient, site: Site) -> None:
     log_in(client, ADMIN)
     html = client.get("/?lang=en").text

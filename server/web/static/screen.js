@@ -239,7 +239,42 @@
     smoke_detector: (s) => flag(s.smoke, "‼ " + t.smoke, "bad", t.no_smoke, "ok"),
     door_contact: (s) => flag(s.open, "◧ " + t.door_open, "warn", t.door_closed, "ok"),
     sos_button: () => ({ value: t.sos_ready, tone: "ok", detail: "" }),
+    camera(s) {
+      // A symbol and a word for every state: colour is never the only signal.
+      const stats = s.stats ? measure("", s.stats.fps_analysed, 1, "fps") : "";
+      if (s.camera_state == null) return { value: t.unknown, tone: "unknown", detail: "" };
+      if (s.camera_state === "ok") return { value: "● " + t.cam_ok, tone: "ok", detail: stats };
+      return { value: "⚠ " + (t["cam_" + s.camera_state] || s.camera_state), tone: "bad", detail: stats };
+    },
   };
+
+  // A camera works when its edge reports it and it says ok; a zone is covered when a working camera sees it.
+  function cameraState(id) {
+    const d = state.devices.get(id);
+    if (!d || !d.last_seen) return null;
+    if (!d.online) return "offline";
+    return (d.state || {}).camera_state || null;
+  }
+
+  function renderCoverage() {
+    const line = document.getElementById("coverage");
+    if (!line) return;
+    const zones = line.dataset.zones.split(" ").filter(Boolean);
+    const cams = [...document.querySelectorAll('[data-kind="camera"]')].map((tile) =>
+      ({ sees: (tile.dataset.sees || "").split(" "), state: cameraState(tile.dataset.device) }));
+    const covered = [], gaps = [], unknown = [];
+    for (const zone of zones) {
+      const states = cams.filter((c) => c.sees.includes(zone)).map((c) => c.state);
+      if (states.includes("ok")) covered.push(zone);
+      else if (states.includes(null)) unknown.push(zone);
+      else gaps.push(zone);
+    }
+    const parts = [fill(t.coverage_line, { covered: covered.length, total: zones.length })];
+    if (gaps.length) parts.push(t.coverage_gaps + gaps.map((z) => cfg.zoneNames[z] || z).join(", "));
+    if (unknown.length) parts.push(fill(t.coverage_unknown, { n: unknown.length }));
+    line.textContent = parts.join(" · ");
+    line.className = "coverage " + (gaps.length ? "tone-bad" : unknown.length ? "tone-unknown" : "tone-ok");
+  }
 
   function flag(value, yes, yesTone, no, noTone) {
     if (value == null) return { value: t.unknown, tone: "unknown", detail: "" };
@@ -296,6 +331,7 @@
   function renderAllDevices() {
     document.querySelectorAll("[data-device]").forEach((tile) => renderDevice(tile.dataset.device));
     renderEdge();
+    renderCoverage();
   }
 
   // ---- silences, maintenance, drills ---------------------------------------------------------
@@ -451,6 +487,7 @@
       if (!ours(d)) return;
       state.devices.set(d.device, d);
       renderDevice(d.device);
+      if (d.kind === "camera") renderCoverage();
     });
     source.onerror = () => {
       setLive(false);
