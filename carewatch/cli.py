@@ -102,6 +102,8 @@ def _edge_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
                         default=os.environ.get("CAREWATCH_MQTT_PROTOCOL", "5"))
     parser.add_argument("--state-dir", default=os.environ.get("CAREWATCH_EDGE_STATE", ".carewatch/edge"),
                         help="where the outbox lives")
+    parser.add_argument("--no-cameras", dest="cameras", action="store_false",
+                        help="do not read the site's cameras (devices only)")
 
 
 def _sim_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -152,7 +154,7 @@ def _edge(args: argparse.Namespace) -> int:
 
     run(args.config, site=args.site, device_broker_url=args.broker_url,
         uplink_broker_url=args.uplink_url or args.broker_url, protocol=args.mqtt_protocol,
-        state_dir=args.state_dir, profile=args.profile)
+        state_dir=args.state_dir, profile=args.profile, cameras=args.cameras)
     return 0
 
 

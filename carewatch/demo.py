@@ -26,6 +26,10 @@ def run(args: argparse.Namespace) -> int:
     phone = Phone().start()
     facility = with_phone(facility, phone)
     parts: list[Any] = [phone]
+    if not args.no_sim:
+        cameras = _cameras(facility)
+        facility = with_sim_cameras(facility, cameras)
+        parts.append(cameras)
     # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that would
     # kill us before the `finally` below, leaving the private broker running.
     signal.signal(signal.SIGTERM, _terminate)
@@ -66,13 +70,33 @@ def _broker(given: str | None) -> tuple[Any, str, str]:
     return embedded, f"mqtt://127.0.0.1:{embedded.port}", "3.1.1"
 
 
-def _edge(facility: Facility, url: str, protocol: str, data_dir: Path) -> Any:
+def _cameras(facility: Facility) -> Any:
+    """The site's cameras, simulated and served as MJPEG on 127.0.0.1 (serving from here on)."""
+    from devices.sim.cameras.server import MjpegServer
+    from devices.sim.cameras.tour import site_cameras
+
+    server = MjpegServer(site_cameras(facility.sites[0]))
+    print(f"cameras: {len(server.cameras)} simulated cameras on http://127.0.0.1:{server.port}/cam/<id>.mjpg",
+          flush=True)
+    return server
+
+
+def with_sim_cameras(facility: Facility, server: Any) -> Facility:
+    """The facility with every simulated camera's stream pointing at the demo's MJPEG server."""
+    data = facility.model_dump(by_alias=True, mode="json")
+    for device in data["sites"][0]["devices"]:
+        if device["id"] in server.cameras:
+            device.update(protocol="mjpeg", stream=server.url(device["id"]))
+    return Facility.model_validate(data)
+
+
+def _edge(facility: Facility, url: str, protocol: str, data_dir: Path, *, cameras: bool) -> Any:
     """The site's edge agent on the demo broker."""
     from edge.agent import EdgeAgent
 
     site = facility.sites[0].id
     agent = EdgeAgent(facility, site, device_broker_url=url, uplink_broker_url=url, protocol=protocol,
-                      state_dir=data_dir / "edge", heartbeat_every=10.0)
+                      state_dir=data_dir / "edge", heartbeat_every=10.0, cameras=cameras)
     agent.start()
     return agent
 
@@ -111,6 +135,20 @@ def _serve(args: argparse.Namespace, facility: Facility, url: str, protocol: str
     starter.join(timeout=10)
 
 
+def _camera_tour(facility: Facility, parts: list[Any], tour_every: float) -> Any:
+    """Camera events (a fall, a covered lens, ...) on the simulated cameras, one every two tour stops."""
+    from devices.sim.cameras.server import MjpegServer
+    from devices.sim.cameras.tour import CameraTour
+
+    server = next(p for p in parts if isinstance(p, MjpegServer))
+    return CameraTour(server, facility.sites[0], every=2 * tour_every, announce=_say).start()
+
+
+def _say(line: str) -> None:
+    """A tour line, stamped like the simulator's."""
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
 def _start_site(server: Any, app: Any, args: argparse.Namespace, facility: Facility, url: str, protocol: str,
                 data_dir: Path, parts: list[Any]) -> None:
     """Once the server has subscribed (a fresh broker keeps nothing for a subscriber that is not there yet),
@@ -119,9 +157,11 @@ def _start_site(server: Any, app: Any, args: argparse.Namespace, facility: Facil
         if server.should_exit:
             return
         time.sleep(0.1)
-    parts.append(_edge(facility, url, protocol, data_dir))
+    parts.append(_edge(facility, url, protocol, data_dir, cameras=not args.no_sim))
     if not args.no_sim:
         parts.append(_sim(facility, url, protocol, args.scenario, args.tour_every))
+        if not args.scenario:
+            parts.append(_camera_tour(facility, parts, args.tour_every))
     _banner(args.port)
 
 
@@ -134,7 +174,9 @@ def _banner(port: int) -> None:
     API docs:          http://127.0.0.1:{port}/docs
   The simulated facility plays a scenario (bed exit, bathroom, vitals, exit door, stove left on,
   overload, warm fridge, leak, smoke, SOS, device offline, ...) every minute or so; each alert
-  appears on the screen within 60 s (`not-up` waits for the end of the wake-up window).
+  appears on the screen within 60 s (`not-up` waits for the end of the wake-up window). Its 12 cameras
+  take turns too: a resident falls (person down, with a snapshot), a lens is covered, someone walks a
+  corridor at night, a camera is defocused, turned, frozen or unplugged.
   Critical alerts also ring a pretend phone here ([phone] lines): again every 30 s, the supervisor at
   45 s, the manager at 90 s, until someone acknowledges (open the link and press the button).
   Press Ctrl-C to stop.

@@ -18,6 +18,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-protocol", choices=["5", "3.1.1"], default="5", help="MQTT version")
     p.add_argument("--state-dir", default=None, help="outbox directory (default: .carewatch/edge-<site>)")
     p.add_argument("--profile", default=None, help="named profile of the facility file, e.g. demo")
+    p.add_argument("--no-cameras", dest="cameras", action="store_false",
+                   help="do not read the site's cameras (devices only)")
     return p
 
 
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(args.config, site=args.site, device_broker_url=args.broker_url, uplink_broker_url=args.uplink_url,
-        protocol=args.mqtt_protocol, state_dir=args.state_dir, profile=args.profile)
+        protocol=args.mqtt_protocol, state_dir=args.state_dir, profile=args.profile, cameras=args.cameras)
 
 
 if __name__ == "__main__":

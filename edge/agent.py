@@ -16,6 +16,8 @@ from devices.facility import Facility
 from devices.loader import FacilityError, load_facility
 from devices.messages import utcnow
 from devices.mqtt import ProtocolVersion, connect, make_client, parse_url
+from edge.cameras.manager import Cameras
+from edge.cameras.worker import Clock
 from edge.intake import Intake
 from edge.outbox import Outbox
 from edge.store import OutboxBusyError
@@ -42,6 +44,7 @@ class EdgeAgent:
         state_dir: Path,
         heartbeat_every: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
+        cameras: bool = True,
     ) -> None:
         self.site = facility.site(site_id)
         self.device_address = parse_url(device_broker_url)
@@ -50,6 +53,7 @@ class EdgeAgent:
         try:
             self._clock = clock
             self.intake = Intake(self.site, self.outbox, clock=clock)
+            self.cameras = Cameras(self.site, self.outbox, clock=Clock(now=clock)) if cameras else None
             self.uplink = Uplink(self.site.id, uplink_address, protocol=protocol, outbox=self.outbox,
                                  heartbeat_every=heartbeat_every, heartbeat=self._heartbeat)
             self.devices = make_client(f"carewatch-edge-{self.site.id}-devices", self.device_address,
@@ -67,23 +71,28 @@ class EdgeAgent:
         self._callback_errors = 0
 
     def start(self) -> None:
-        """Start the outbox worker, the uplink and the device subscriber."""
+        """Start the outbox worker, the uplink, the device subscriber and the cameras."""
         # The outbox first: rows a previous process left are handed to paho before any new one.
         self.outbox.start(self.uplink.send)
         self.uplink.start()
         connect(self.devices, self.device_address, session_expiry=DEVICE_SESSION_EXPIRY)
+        if self.cameras is not None:
+            self.cameras.start()
         self._started = True
         log.info("edge for site %s: %d device topics, %d devices without a format", self.site.id,
                  len(self.intake.routes), len(self.intake.unsupported))
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop reading devices, commit the outbox, wait briefly for PUBACKs, say `offline`, disconnect."""
+        """Stop the cameras and device reading, commit the outbox, wait briefly for PUBACKs, say `offline`."""
         if self._stopped:
             return
         self._stopped = True
         if not self._started:
             self.outbox.close()
             return
+        if self.cameras is not None:
+            # Before the outbox closes: a worker may be putting an envelope right now.
+            self.cameras.stop(min(timeout, 3.0))
         self.devices.disconnect()
         self.devices.loop_stop()
         self.outbox.flush(timeout)
@@ -102,6 +111,7 @@ class EdgeAgent:
             **self.intake.stats(),
             "callback_errors": self.uplink.errors + self._callback_errors,
             "outbox": self.outbox.counts().as_dict(),
+            "cameras": self.cameras.stats() if self.cameras is not None else {},
         }
 
     def _heartbeat(self) -> dict[str, Any]:
@@ -160,6 +170,7 @@ def run(
     protocol: ProtocolVersion,
     state_dir: str | Path | None,
     profile: str | None,
+    cameras: bool = True,
 ) -> None:
     """Run an edge agent until SIGINT or SIGTERM; a bad facility file or URL exits with status 2."""
     try:
@@ -167,7 +178,7 @@ def run(
         site_id = facility.site(site).id
         agent = EdgeAgent(facility, site_id, device_broker_url=device_broker_url,
                           uplink_broker_url=uplink_broker_url, protocol=protocol,
-                          state_dir=Path(state_dir or Path(".carewatch") / f"edge-{site_id}"))
+                          state_dir=Path(state_dir or Path(".carewatch") / f"edge-{site_id}"), cameras=cameras)
     except (FacilityError, KeyError, ValueError, OSError, OutboxBusyError) as exc:
         # KeyError's str() adds quotes; its message is the first argument.
         print(f"carewatch edge: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)

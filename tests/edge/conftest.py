@@ -34,10 +34,12 @@ def uplink_mosquitto() -> Iterator[PrivateMosquitto]:
 
 @pytest.fixture
 def make_agent() -> Iterator[AgentFactory]:
-    """Build (not start) edge agents; every one started is stopped at the end of the test."""
+    """Build (not start) edge agents, without cameras unless asked; every one is stopped at the end of the test."""
     agents: list[EdgeAgent] = []
 
     def build(*args: Any, **kwargs: Any) -> EdgeAgent:
+        # The reference facility's cameras are at addresses no test reaches: camera tests ask for them.
+        kwargs.setdefault("cameras", False)
         agent = EdgeAgent(*args, **kwargs)
         agents.append(agent)
         return agent

@@ -853,8 +853,43 @@ BATTERY = [
          [see("plug-induction", local(27, 9, 0), battery_pct=5)], local(27, 10, 0)),
 ]
 
+ALL_CAMERAS_OK = [see(f"cam-{i:02}", local(27, 23, 0), camera_state="ok") for i in range(1, 13)]
+CAMERA = [  # cam-01 corridor north (passage), cam-03 day room A, cam-08 r103 floor and beds
+    case("a covered bedroom camera at night is high", "camera_health",
+         [see("cam-08", local(27, 23, 0), camera_state="covered")], local(27, 23, 5),
+         Alert(local(27, 23, 0), "cam-08", HIGH, "r103", {"state": "covered"})),
+    case("a blurred corridor camera by day is medium, and clears when it works", "camera_health",
+         [see("cam-01", local(27, 14, 0), camera_state="blurred"), see("cam-01", local(27, 14, 1), camera_state="ok")],
+         local(27, 14, 5), Alert(local(27, 14, 0), "cam-01", MEDIUM, "corridor", {"state": "blurred"}),
+         clears=[Cleared(local(27, 14, 1), "cam-01")]),
+    case("a camera that works raises nothing", "camera_health",
+         [see("cam-08", local(27, 23, 0), camera_state="ok")], local(27, 23, 5)),
+    case("a bedroom left without a working camera at night is high", "coverage",
+         [ALL_CAMERAS_OK, see("cam-08", local(27, 23, 1), camera_state="covered")], local(27, 23, 5),
+         Alert(local(27, 23, 1), "coverage", HIGH, None, {"zones": ["z103-beds", "z103-floor"]})),
+    case("every zone seen by a working camera", "coverage", [ALL_CAMERAS_OK], local(27, 23, 5)),
+    case("a camera not heard from yet is unknown, not a blind spot", "coverage",
+         [see("cam-08", local(27, 23, 0), camera_state="ok")], local(27, 23, 5)),
+    case("a person down on a bedroom floor is critical", "person_down",
+         [see("cam-08", local(27, 3, 0), event="person_down", zone="z103-floor", active=True)], local(27, 3, 5),
+         Alert(local(27, 3, 0), "z103-floor", CRITICAL, "r103", {"camera": "cam-08", "zone": "z103-floor"})),
+    case("the end of an event raises nothing", "person_down",
+         [see("cam-08", local(27, 3, 0), event="person_down", zone="z103-floor", active=False)], local(27, 3, 5)),
+    case("someone in the corridor at night is high", "night_activity",
+         [see("cam-01", local(27, 2, 0), event="night_activity", zone="z-corridor-n", active=True)], local(27, 2, 5),
+         Alert(local(27, 2, 0), "z-corridor-n", HIGH, "corridor", {"camera": "cam-01"})),
+    case("a health report is no activity", "night_activity",
+         [see("cam-01", local(27, 2, 0), camera_state="ok")], local(27, 2, 5)),
+    case("a day room quiet for hours is medium", "no_activity",
+         [see("cam-03", local(27, 15, 0), event="no_activity", zone="z-dayroom-a", active=True)], local(27, 15, 5),
+         Alert(local(27, 15, 0), "z-dayroom-a", MEDIUM, "dayroom", {"camera": "cam-03"})),
+    case("another zone's event is not this rule's", "no_activity",
+         [see("cam-01", local(27, 2, 0), event="night_activity", zone="z-corridor-n", active=True)], local(27, 2, 5)),
+]
+
 CASES: list[Case] = [*BED_EXIT, *OUT_OF_BED, *BATHROOM, *NOT_UP, *TURNING, *VITALS, *SOS, *EXIT_DOOR, *KITCHEN,
-                     *AFTER_HOURS, *OVERLOAD, *COLD, *LEAK, *SMOKE, *BOILER, *HOT_WATER, *ROOM, *WATCH, *BATTERY]
+                     *AFTER_HOURS, *OVERLOAD, *COLD, *LEAK, *SMOKE, *BOILER, *HOT_WATER, *ROOM, *WATCH, *BATTERY,
+                     *CAMERA]
 
 
 @pytest.mark.parametrize("c", CASES, ids=[f"{c.rule}: {c.id}" for c in CASES])

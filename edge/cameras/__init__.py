@@ -1,0 +1,1 @@
+"""Edge camera analysis: camera health (frozen, covered, blurred, moved) and the safety analytics."""
