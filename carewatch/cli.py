@@ -1,4 +1,4 @@
-"""`carewatch` command line: demo, server, edge, sim, check, db upgrade, user add."""
+"""`carewatch` command line: demo, server, edge, sim, check, db upgrade, records verify, user add."""
 
 import argparse
 import getpass
@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands").add_subparsers(metavar="action")
     upgrade = _add(db, "upgrade", "apply database migrations", _db_upgrade)
     upgrade.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
+    records = sub.add_parser("records", help="safety records").add_subparsers(metavar="action")
+    verify = _add(records, "verify", "check the audit chain: intact, or the first link where it breaks",
+                  _records_verify)
+    verify.add_argument("--site", help="only this site")
+    verify.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
     user = sub.add_parser("user", help="user commands").add_subparsers(metavar="action")
     add = _add(user, "add", "add a user who can log in", _user_add)
     add.add_argument("username")
@@ -176,6 +181,31 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     upgrade(url)
     print("database is up to date")
     return 0
+
+
+def _records_verify(args: argparse.Namespace) -> int:
+    """Print each site's chain verdict; exit 1 when any is broken."""
+    from server.db import make_engine, make_sessions
+    from server.records.verify import verify
+    from server.settings import Settings
+
+    engine = make_engine(args.database_url or Settings().database_url)
+    try:
+        with make_sessions(engine)() as db:
+            checks = verify(db, args.site)
+    finally:
+        engine.dispose()
+    for check in checks:
+        head = f"{check.links} links, head {check.head[:16]}"
+        if check.intact:
+            print(f"site {check.site}: {head}: intact")
+        else:
+            first = check.breaks[0]
+            print(f"site {check.site}: {head}: BROKEN at link {first.seq}: {first.reason}"
+                  f" ({len(check.breaks)} problem(s) in all)")
+    if not checks:
+        print("no records yet")
+    return 0 if all(c.intact for c in checks) else 1
 
 
 def _user_add(args: argparse.Namespace) -> int:

@@ -74,12 +74,12 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(url: str) -> None:
-    """Bring the schema to the newest Alembic revision."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision (or to `revision`)."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)

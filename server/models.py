@@ -1,5 +1,5 @@
 """Tables: observations, device registry, dead letters, alerts and their history, users, rule state,
-suppressions (silence, maintenance, drill) and care events."""
+suppressions (silence, maintenance, drill), care events and the audit chain."""
 
 from datetime import datetime
 from typing import Any
@@ -252,3 +252,25 @@ class RosterChange(Base):
     supervisor: Mapped[str | None] = mapped_column(String(64))
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChainEntry(Base):
+    """One link of a site's audit chain: a record's canonical form, hashed with the link before it."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 ... per site: a gap is a deleted link
+    kind: Mapped[str] = mapped_column(String(32))  # what the record is: alert_event, ...
+    ref: Mapped[str] = mapped_column(String(64))  # the record's id in its own table
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    body: Mapped[str] = mapped_column(Text)  # the record's canonical JSON when it was written
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        # Two writers appending at once: one of them fails here and retries on the new head.
+        Index("uq_audit_chain_site_seq", "site", "seq", unique=True),
+        Index("ix_audit_chain_kind_ref", "kind", "ref"),
+    )

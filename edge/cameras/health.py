@@ -189,8 +189,8 @@ class HealthJudge:
                t: float) -> bool | None:
         """The last view check's verdict (None: cannot tell), checking again every `moved_check_s`."""
         s = self.settings
-        if base is None or covered:
-            return None
+        if base is None or covered or self._problems["blurred"].raised:
+            return None  # features of a blurred picture match badly and at odd places: that is no turn
         if self._view is not None and self._view[0] == mode and t - self._view[1] < s.moved_check_s:
             return self._view[3]
         match = base.view.compare(m.gray)

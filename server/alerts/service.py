@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from server.models import Alert, AlertEvent
+from server.records.sources import chain_alert_event
 from server.rules.base import Clear, Raise
 
 SYSTEM = "system"
@@ -148,4 +149,6 @@ def _get(session: Session, alert_id: int) -> Alert:
 
 def _record(session: Session, alert: Alert, action: str, actor: str, at: datetime, note: str | None = None) -> None:
     """Append to the alert's history."""
-    session.add(AlertEvent(alert_id=alert.id, at=at, action=action, actor=actor, note=note))
+    event = AlertEvent(alert_id=alert.id, at=at, action=action, actor=actor, note=note)
+    session.add(event)
+    chain_alert_event(session, event, alert)

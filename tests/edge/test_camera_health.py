@@ -53,9 +53,9 @@ class Run:
 
 
 @cache
-def judged(script: Script, settings: HealthSettings = SETTINGS) -> Run:
+def judged(script: Script, settings: HealthSettings = SETTINGS, room: int = 3) -> Run:
     """Judge a script's stream (5 fps, 640 x 360, mp4v round trip) with a fresh judge."""
-    camera = SimCamera(Room(3), script, fps=FPS)
+    camera = SimCamera(Room(room), script, fps=FPS)
     judge = HealthJudge(settings)
     changes, metrics = [], []
     try:
@@ -79,6 +79,8 @@ QUIET_NIGHT = script("quiet_night", [(240.0, "absent", 0.5)], base=NIGHT)
 DAY_NIGHT_DAY = script("day_night_day", [(120.0, "absent", 0.5)],
                        [(30.0, 40.0, {"lights": "dim"}), (40.0, 90.0, {"lights": "infrared"})])
 COVERED_AT_NIGHT = script("covered_at_night", [(60.0, "absent", 0.5)], [(20.0, 50.0, {"covered": True})], base=NIGHT)
+DEFOCUS_AT_NIGHT = script("defocus_at_night", [(60.0, "absent", 0.5)], [(15.0, 45.0, {"defocus": 6.0})],
+                          base=NIGHT)
 TURNED_AND_BACK = script("turned_and_back", [(60.0, "absent", 0.5)], [(15.0, 40.0, {"turned": 25.0})])
 FROZEN_LONG = script("frozen_long", [(15.0, "absent", 0.5), (10.0, "walking", (OFF_LEFT, OFF_RIGHT)),
                                      (95.0, "absent", 0.5)], [(10.0, 100.0, {"frozen": True})])
@@ -101,8 +103,10 @@ def test_a_covered_lens_is_raised_after_raise_s_and_dropped_after_clear_s(scenar
     assert raised - 20.0 <= 15.0 and cleared - 50.0 <= 15.0
 
 
-def test_a_defocused_lens_is_blurred_after_raise_s() -> None:
-    run = judged(SCRIPTS["defocus"])  # defocus sigma 6 px from 15 s to 45 s
+@pytest.mark.parametrize(("scenario", "room"), [(SCRIPTS["defocus"], 3), (DEFOCUS_AT_NIGHT, 8)], ids=["day", "night"])
+def test_a_defocused_lens_is_blurred_after_raise_s(scenario: Script, room: int) -> None:
+    # In room 8 by infrared light the blurred picture's features once matched 'moved' 3 s after 'blurred'.
+    run = judged(scenario, room=room)  # defocus sigma 6 px from 15 s to 45 s
     assert [s for _, s in run.changes] == ["blurred", "ok"]
     assert 15.0 + SETTINGS.blurred_raise_s <= run.at("blurred") <= 15.0 + SETTINGS.blurred_raise_s + FRAME
     assert 45.0 + SETTINGS.clear_s <= run.at("ok", after=15.0) <= 45.0 + SETTINGS.clear_s + FRAME
