@@ -274,3 +274,29 @@ class ChainEntry(Base):
         Index("uq_audit_chain_site_seq", "site", "seq", unique=True),
         Index("ix_audit_chain_kind_ref", "kind", "ref"),
     )
+
+
+class DrillRecord(Base):
+    """One version of a fire drill's record; a change is a new version pointing to the one it replaces."""
+
+    __tablename__ = "drill_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    drill: Mapped[int] = mapped_column(ForeignKey("suppressions.id"), index=True)  # the drill-mode suppression
+    version: Mapped[int] = mapped_column(Integer)
+    supersedes: Mapped[int | None] = mapped_column(Integer)  # the version this one replaces
+    site: Mapped[str] = mapped_column(String(64))
+    scenario: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(64))
+    shift: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_by: Mapped[str] = mapped_column(String(64))
+    all_clear_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    participants: Mapped[list[str]] = mapped_column(Json, default=list)
+    residents_evacuated: Mapped[int | None] = mapped_column(Integer)
+    problems: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("uq_drill_records_version", "drill", "version", unique=True),)

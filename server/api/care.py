@@ -13,8 +13,10 @@ from devices.messages import Reading
 from server import suppressions
 from server.api.deps import Actor, Ctx, Db, User_
 from server.auth.users import MANAGERS
+from server.duty import latest_changes, on_duty
 from server.live import broadcast_suppressions
 from server.models import CareEvent, Suppression
+from server.records import drills
 from server.rules.base import Obs
 from server.suppressions import RULE_NAMES, Mode, Scope, SuppressionError
 
@@ -105,6 +107,9 @@ def create_suppression(body: SuppressionIn, db: Db, ctx: Ctx, user: Actor) -> Su
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     row = suppressions.create(db, site=site, mode=body.mode, scope=body.scope, target=body.target, starts_at=starts,
                               ends_at=ends, author=user.username, reason=body.reason, now=now)
+    if row.mode == Mode.DRILL:  # a drill is also a fire drill record, from its first second
+        shift = on_duty(ctx.facility.site_by_id[site], latest_changes(db), starts)
+        drills.started(db, row, now, shift.id if shift else None)
     db.commit()
     _changed(ctx)
     return row
@@ -118,6 +123,8 @@ def end_suppression(suppression_id: int, db: Db, ctx: Ctx, user: Actor) -> Suppr
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only managers end maintenance")
     try:
         row = suppressions.end(db, suppression_id, actor=user.username, at=ctx.clock())
+        if row.mode == Mode.DRILL:  # ending a drill early is its all-clear: the evacuation time stops
+            drills.all_clear(db, row, ctx.clock(), user.username)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no suppression {suppression_id}") from None
     except SuppressionError as exc:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Alert, AlertEvent, ChainEntry
+from server.models import Alert, AlertEvent, ChainEntry, DrillRecord
+from server.records import drills
 from server.records.chain import Break, append, canonical
 
 ALERT_EVENT = "alert_event"  # an alert's transition: raised, acknowledged, resolved, commented ...
@@ -26,21 +28,29 @@ def chain_alert_event(session: Session, event: AlertEvent, alert: Alert) -> None
            body=alert_event_body(event, alert))
 
 
-def check_alert_events(session: Session, site: str, after: int) -> list[Break]:
-    """Every alert transition of the site against its link: changed, deleted, or never chained (`after`: the
-    site's last seq, where breaks without a link of their own are placed)."""
-    links = {ref: (seq, body) for ref, seq, body in session.execute(
-        select(ChainEntry.ref, ChainEntry.seq, ChainEntry.body)
-        .where(ChainEntry.site == site, ChainEntry.kind == ALERT_EVENT))}
+def check_records(session: Session, site: str, after: int) -> list[Break]:
+    """Every covered record of the site against its link (`after`: the site's last seq, where breaks without a
+    link of their own are placed)."""
+    events = session.execute(select(AlertEvent, Alert).join(Alert, AlertEvent.alert_id == Alert.id)
+                             .where(Alert.site == site).order_by(AlertEvent.id))
+    versions = session.scalars(select(DrillRecord).where(DrillRecord.site == site).order_by(DrillRecord.id))
+    return (_compare(session, site, after, ALERT_EVENT, "alert_events",
+                     ((e.id, alert_event_body(e, a)) for e, a in events))
+            + _compare(session, site, after, drills.DRILL, "drill_records", ((r.id, drills.body(r)) for r in versions)))
+
+
+def _compare(session: Session, site: str, after: int, kind: str, table: str,
+             rows: Iterable[tuple[int, dict[str, Any]]]) -> list[Break]:
+    """Rows of one table against the links of their kind: changed, deleted, or never chained."""
+    query = select(ChainEntry.ref, ChainEntry.seq, ChainEntry.body).where(ChainEntry.site == site,
+                                                                          ChainEntry.kind == kind)
+    links = {ref: (seq, text) for ref, seq, text in session.execute(query)}
     breaks = []
-    rows = session.execute(select(AlertEvent, Alert).join(Alert, AlertEvent.alert_id == Alert.id)
-                           .where(Alert.site == site).order_by(AlertEvent.id))
-    for event, alert in rows:
-        link = links.pop(str(event.id), None)
+    for ident, body in rows:
+        link = links.pop(str(ident), None)
         if link is None:
-            breaks.append(Break(site, after + 1, f"alert_events row {event.id} is not in the chain "
-                                                 "(written outside carewatch)"))
-        elif canonical(alert_event_body(event, alert)) != link[1]:
-            breaks.append(Break(site, link[0], f"alert_events row {event.id} was changed after it was recorded"))
-    breaks += [Break(site, seq, f"alert_events row {ref} was deleted") for ref, (seq, _) in links.items()]
-    return breaks
+            breaks.append(Break(site, after + 1,
+                                f"{table} row {ident} is not in the chain (written outside carewatch)"))
+        elif canonical(body) != link[1]:
+            breaks.append(Break(site, link[0], f"{table} row {ident} was changed after it was recorded"))
+    return breaks + [Break(site, seq, f"{table} row {ref} was deleted") for ref, (seq, _) in links.items()]

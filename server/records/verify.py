@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Alert
+from server.models import Alert, DrillRecord
 from server.records.chain import Break, sites, walk
-from server.records.sources import check_alert_events
+from server.records.sources import check_records
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,11 @@ class SiteCheck:
 
 def verify(session: Session, site: str | None = None) -> list[SiteCheck]:
     """Check every site's chain (or one site's) and the records it covers."""
-    names = [site] if site else sorted(set(sites(session)) | set(session.scalars(select(Alert.site).distinct())))
+    names = [site] if site else sorted(set(sites(session)) | set(session.scalars(select(Alert.site).distinct()))
+                                       | set(session.scalars(select(DrillRecord.site).distinct())))
     checks = []
     for name in names:
         links, head, breaks = walk(session, name)
-        breaks += check_alert_events(session, name, links)
+        breaks += check_records(session, name, links)
         checks.append(SiteCheck(name, links, head, sorted(breaks, key=lambda b: b.seq)))
     return checks
