@@ -1,6 +1,7 @@
 """Camera quality: the edge's camera analysis on simulated, labelled footage (issue 5, "Cameras on the edge").
 
     .venv/bin/python bench/camera_quality.py [--quick] [--details]
+    .venv/bin/python bench/camera_quality.py --soak HOURS [--jobs N]   (normal footage only: camera_quality_soak)
 
 Every case of `camera_quality_cases.suite` is a simulated camera (`devices.sim.cameras.SimCamera`: a seeded
 room, a script, 5 fps, 640x360, a real mp4v round trip) judged frame by frame, on the frame's own clock, the
@@ -191,8 +192,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="4 rooms and no long routine footage (~1.5 min)")
     parser.add_argument("--details", action="store_true", help="print every run, not only the misses")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress on stderr")
+    parser.add_argument("--soak", type=float, metavar="HOURS", help="play HOURS camera-hours of normal footage "
+                        "only and report false alarms (see camera_quality_soak.py)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for --soak (default 1)")
     args = parser.parse_args()
     cv2.setNumThreads(1)  # a shared 2-core machine: one core for the bench
+    if args.soak is not None:
+        from camera_quality_soak import soak  # it imports this module: loaded only when asked for
+
+        return 0 if soak(args.soak, args.jobs, args.progress) else 1
     results, seconds = run(args.quick, args.progress)
     return 0 if report(results, seconds, args.details) else 1
 

@@ -8,16 +8,18 @@ normal footage are composed here the same way the sim composes its scenarios.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from random import Random
 
-from devices.sim.cameras.scene import BED_AREA, CHAIR_X, FALL_S, Conditions
+from devices.sim.cameras.scene import BED_AREA, CHAIR_X, FALL_S, GETUP_S, Conditions
 from devices.sim.cameras.script import SCRIPTS, Script, compose
 from edge.cameras.zones import ViewZone, view_zones
 
 NIGHT = Conditions(lights="infrared")
 OFF_LEFT, OFF_RIGHT = -0.12, 1.12  # just outside the home view, as in the sim's scripts
 BX0, BY0, BX1, BY1 = BED_AREA
+BED_X = BX0 + 0.02  # where someone stands to get into bed
 VIEW = {  # the sim's room as cam-08 sees it (as in tests/edge/test_camera_analytics.py), plus a door zone
     "z103-floor": [[0, 0.55], [1, 0.55], [1, 1], [0, 1]],
     "z103-beds": [[BX0, BY0], [BX1, BY0], [BX1, BY1], [BX0, BY1]],
@@ -74,13 +76,19 @@ NORMAL = ("empty_day", "empty_night", "day_night_switch", "walk_through", "sit_d
 
 def day_routine(seed: int, duration: float) -> Script:
     """Ordinary daytime life, seeded: empty spells, people crossing, someone sitting a while, standing about."""
-    rng = Random(seed)
+    return compose(f"day_routine_{seed}", routine_moves(Random(seed), duration))
+
+
+def routine_moves(rng: Random, duration: float, rich: bool = False) -> list:
+    """The moves of `day_routine`; `rich` also draws long empty spells, falls and getting up, naps, long sits."""
     moves: list = []
     t = 0.0
     while t < duration:
         moves.append((rng.uniform(5.0, 40.0), "absent", 0.5))
         pick = rng.random()
-        if pick < 0.4:  # someone crosses the room, either way
+        if rich and pick < 0.35:  # drawn only when rich: day_routine's footage stays the same
+            moves += _rare_moves(rng)
+        elif pick < 0.4:  # someone crosses the room, either way
             path = (OFF_LEFT, OFF_RIGHT) if rng.random() < 0.5 else (OFF_RIGHT, OFF_LEFT)
             moves.append((rng.uniform(8.0, 14.0), "walking", path))
         elif pick < 0.75:  # comes to the chair, sits for minutes, leaves
@@ -92,7 +100,29 @@ def day_routine(seed: int, duration: float) -> Script:
             moves += [(4.0, "walking", (OFF_LEFT, x)), (rng.uniform(5.0, 30.0), "standing", x),
                       (4.0, "walking", (x, OFF_RIGHT))]
         t = sum(m[0] for m in moves)
-    return compose(f"day_routine_{seed}", moves)
+    return moves
+
+
+def _rare_moves(rng: Random) -> list:
+    """A rarer stretch of a day, ending in an empty room: minutes of nobody, a fall and up, a nap, a long sit."""
+    pick = rng.random()
+    if pick < 0.3:  # a still room for minutes: only sensor noise changes (frozen must not be raised)
+        return [(rng.uniform(180.0, 1200.0), "absent", 0.5)]
+    if pick < 0.5:  # trips, is down a few seconds, gets up and walks on: not person down
+        x = rng.uniform(0.2, 0.55)
+        return [(5.0, "walking", (OFF_LEFT, x)), (FALL_S, "falling", x), (rng.uniform(2.0, 8.0), "lying", x),
+                (GETUP_S, "getting_up", x), (1.3, "standing", x), (6.0, "walking", (x, OFF_RIGHT))]
+    if pick < 0.7:  # a nap in bed by day
+        return [(5.0, "walking", (OFF_LEFT, BED_X)), (1.0, "standing", BED_X),
+                (rng.uniform(120.0, 1200.0), "in_bed", BED_X), (1.0, "standing", BED_X),
+                (5.0, "walking", (BED_X, OFF_RIGHT))]
+    if pick < 0.85:  # sits still for a long time
+        return [(5.0, "walking", (OFF_LEFT, CHAIR_X)), (1.0, "standing", CHAIR_X),
+                (rng.uniform(300.0, 1200.0), "sitting", CHAIR_X), (1.0, "standing", CHAIR_X),
+                (6.0, "walking", (CHAIR_X, OFF_RIGHT))]
+    x = rng.uniform(0.15, 0.85)  # stands a while
+    return [(4.0, "walking", (OFF_LEFT, x)), (rng.uniform(30.0, 180.0), "standing", x),
+            (4.0, "walking", (x, OFF_RIGHT))]
 
 
 def night_rest(seed: int, duration: float) -> Script:
@@ -123,3 +153,47 @@ def suite(quick: bool) -> list[Case]:
             for script in (day_routine(seed, long_s), night_rest(seed, long_s)):
                 cases.append(Case(None, script.name, script, seed, long_s))
     return cases
+
+
+SOAK_KINDS = ("day", "dusk", "night_asleep", "dawn", "day", "dusk_empty", "night_empty", "day")
+SWITCH = [(0.0, 10.0, {"lights": "dim"}), (10.0, 1e9, {"lights": "infrared"})]  # dusk, from a time on
+
+
+def _at(changes: list, t0: float) -> list:
+    """Condition changes shifted to start at t0."""
+    return [(t0 + s, t0 + e, change) for s, e, change in changes]
+
+
+def soak_script(kind: str, seed: int, duration: float) -> Script:
+    """Normal footage of one soak segment: a day, a dusk or dawn (lights switch) or a night (infrared)."""
+    rng = Random(seed)
+    name = f"soak_{kind}_{seed}"
+    if kind == "day":
+        return compose(name, routine_moves(rng, duration, rich=True))
+    if kind == "night_asleep":
+        return compose(name, [(duration, "in_bed", BED_X)], base=NIGHT)
+    if kind == "night_empty":
+        return compose(name, [(duration, "absent", 0.5)], base=NIGHT)
+    switch = rng.uniform(0.3, 0.7) * duration
+    if kind == "dawn":  # asleep under infrared, lights on, stays in bed a while, gets up, then the day
+        up = rng.uniform(30.0, 300.0)
+        moves = [(switch, "in_bed", BED_X), (up, "in_bed", BED_X), (1.0, "standing", BED_X),
+                 (5.0, "walking", (BED_X, OFF_RIGHT))]
+        moves += routine_moves(rng, max(1.0, duration - switch - up), rich=True)
+        return compose(name, moves, [(0.0, switch, {"lights": "infrared"}), (switch, switch + 10.0, {"lights": "dim"})])
+    moves = routine_moves(rng, switch, rich=True)  # the day, cut where the room is empty before `switch`
+    starts = [sum(m[0] for m in moves[:i]) for i in range(len(moves))]
+    moves = moves[:max(i for i, m in enumerate(moves) if m[1] == "absent" and starts[i] <= switch)]
+    if kind == "dusk":  # someone goes to bed, the lights go dim, then infrared
+        moves += [(5.0, "walking", (OFF_LEFT, BED_X)), (1.0, "standing", BED_X), (duration, "in_bed", BED_X)]
+    else:
+        moves.append((duration, "absent", 0.5))
+    dark = sum(m[0] for m in moves[:-1]) + rng.uniform(5.0, 60.0)
+    return compose(name, moves, _at(SWITCH, dark))
+
+
+def soak_plan(hours: float, first_seed: int = 101) -> list[tuple[str, int, float]]:
+    """(kind, room seed, seconds) per segment: <= 30 min, >= 24 segments of >= 2 min if it can, a room each."""
+    total = hours * 3600.0
+    count = max(math.ceil(total / 1800.0), min(24, int(total // 120.0)), 1)
+    return [(SOAK_KINDS[i % len(SOAK_KINDS)], first_seed + i, total / count) for i in range(count)]

@@ -18,6 +18,7 @@ from devices.durations import Duration
 from devices.duty import Digest, Escalation, Roster, Shift
 from devices.equipment import Device
 from devices.kinds import DeviceKind, RoomType, TemperatureRole, ZoneType
+from devices.records import DrillPlan
 from devices.thresholds import Limits, LimitsOverride, Schedules, Thresholds, TurnInterval, Watch
 
 
@@ -132,6 +133,7 @@ class Site(Strict):
     channels: dict[Id, dict[str, Any]] = {}
     digest: Digest | None = None
     cameras: CameraSettings = CameraSettings()
+    drills: DrillPlan = DrillPlan()
 
     @field_validator("timezone")
     @classmethod

@@ -28,6 +28,8 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "night_activity": {"zh-CN": "夜间活动", "en": "Activity at night"},
     "no_activity": {"zh-CN": "长时间无人活动", "en": "No activity"},
     "channel_failing": {"zh-CN": "通知渠道发送失败", "en": "Notification channel failing"},
+    "drill_due": {"zh-CN": "消防演练即将到期", "en": "Fire drill due soon"},
+    "drill_overdue": {"zh-CN": "消防演练已逾期", "en": "Fire drill overdue"},
 }
 
 WORDS: dict[str, dict[str, str]] = {
@@ -40,6 +42,7 @@ WORDS: dict[str, dict[str, str]] = {
     "resolved": {"zh-CN": "已解决", "en": "Resolved"},
     "cleared": {"zh-CN": "情况已结束", "en": "Condition ended"},
     "site_gateway": {"zh-CN": "现场网关", "en": "Site gateway"},
+    "fire_drill": {"zh-CN": "消防演练", "en": "Fire drill"},
     "hr": {"zh-CN": "心率", "en": "heart rate"},
     "rr": {"zh-CN": "呼吸频率", "en": "breathing rate"},
     "silenced": {"zh-CN": "已静音", "en": "Silenced"},

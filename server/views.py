@@ -125,6 +125,9 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         return word("site_gateway", language)
     if subject == "coverage":
         return word("coverage", language)
+    if subject.startswith("fire-drill"):  # `fire-drill`, or `fire-drill:<shift>` when each shift drills
+        shift = next((s for s in site.roster.shifts if f"fire-drill:{s.id}" == subject), None) if site.roster else None
+        return f"{word('fire_drill', language)} · {shift.name.get(language)}" if shift else word("fire_drill", language)
     if "/" in subject:  # `<bed>/hr` for a vital sign, `<device>/<watch>` for a site's own threshold
         head, part = subject.split("/", 1)
         watch = next((w for w in site.watches if w.id == part), None)
