@@ -1,12 +1,15 @@
 """Records API: fire drill records, and the audit chain's check (read by any logged-in role)."""
 
-from typing import Any
+from dataclasses import asdict
+from datetime import date
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
 from server.api.deps import Actor, Ctx, Db, User_
 from server.records import drills
+from server.records.cold_log import as_csv, cold_log
 from server.records.verify import verify
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -45,3 +48,20 @@ def record_drill(drill: int, body: DrillIn, db: Db, ctx: Ctx, user: Actor) -> di
     db.commit()
     [view] = [v for v in drills.drills(db) if v.record.drill == drill]
     return view.as_dict()
+
+
+@router.get("/cold-storage", responses={200: {"content": {"text/csv": {}}}})
+def cold_storage(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: date | None = None,
+                 format: Literal["json", "csv"] = "json") -> Any:  # noqa: A002 (the query parameter's name)
+    """The cold-storage log of a site's day (default: today at the site): each fridge and freezer's reading at
+    08:00, 14:00 and 20:00 (the nearest within 30 min, in range or not) and every excursion with its alert."""
+    found = ctx.facility.site_by_id.get(site or ctx.facility.sites[0].id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
+    when = day or found.local(ctx.clock()).date()
+    logs = cold_log(db, found, when)
+    if format == "csv":
+        name = f"cold-storage-{found.id}-{when.isoformat()}.csv"
+        return Response(as_csv(found, when, logs), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return {"site": found.id, "day": when.isoformat(), "cabinets": [asdict(log) for log in logs]}

@@ -1,0 +1,92 @@
+"""The cold-storage log compiled from the cabinet sensors, on SQLite and PostgreSQL: fixed-time readings, a
+missing one, and an excursion with its alert; and as CSV."""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devices.facility import Facility
+from server.auth.users import Role
+from server.pipeline import Pipeline
+from server.records.cold_log import as_csv, cold_log
+from tests.conftest import Broker
+from tests.helpers import LiveServer, live_server, server_settings
+from tests.server.conftest import Clock, envelope, message
+from tests.server.test_api import add_user
+from tests.server.test_care_api import as_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 27)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, 27, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def feed(pipeline: Pipeline, clock: Clock) -> None:
+    """The raw-food cabinet every 10 min from 07:00 to 21:00 at 4.5 °C, warm at 12 °C from 13:30 to 14:20; the
+    cooked-food cabinet silent all afternoon (its sensor's battery ran out)."""
+    for seq, step in enumerate(range(0, 14 * 6 + 1), start=1):
+        t = at(7) + timedelta(minutes=10 * step)
+        warm = at(13, 30) <= t <= at(14, 20)
+        for minute in range(10, 0, -1):  # the clock runs minute by minute between readings: timers fire on time
+            clock.now = t - timedelta(minutes=minute)
+            pipeline.tick()
+        clock.now = t
+        batch = [message(envelope("temp-raw-cabinet", t, seq=seq, temperature_c=12.0 if warm else 4.5))]
+        if t < at(12):
+            batch.append(message(envelope("temp-cooked-cabinet", t, seq=seq, temperature_c=3.0)))
+        pipeline.process(batch)
+
+
+def test_the_days_log_has_fixed_readings_a_gap_and_the_excursion_with_its_alert(
+        reference_facility: Facility, sessions: Any, pipeline: Pipeline, clock: Clock) -> None:
+    feed(pipeline, clock)
+    site = reference_facility.sites[0]
+    with sessions() as db:
+        logs = {log.device: log for log in cold_log(db, site, DAY)}
+    assert set(logs) == {"temp-raw-cabinet", "temp-cooked-cabinet", "temp-freezer"}  # not the medicine fridge
+    raw = logs["temp-raw-cabinet"]
+    assert (raw.min, raw.max) == (0, 8)
+    assert [(r.due, r.at, r.temperature_c, r.in_range) for r in raw.readings] == [
+        (at(8), at(8), 4.5, True), (at(14), at(14), 12.0, False), (at(20), at(20), 4.5, True)]
+    [excursion] = raw.excursions
+    assert excursion["raised_at"] == at(13, 30) + timedelta(minutes=15)  # out of range for its 15 min
+    assert excursion["cleared_at"] is not None and excursion["peak"] == 12.0
+    cooked = logs["temp-cooked-cabinet"]
+    assert [r.temperature_c for r in cooked.readings] == [3.0, None, None] and cooked.excursions == []
+    assert all(r.at is None for r in logs["temp-freezer"].readings)  # no sensor data: an empty line, not a guess
+
+    rows = list(csv.DictReader(io.StringIO(as_csv(site, DAY, list(logs.values())))))
+    warm = [r for r in rows if r["cabinet"] == "temp-raw-cabinet"]
+    assert [(r["entry"], r["time"], r["temperature_c"], r["in_range"]) for r in warm] == [
+        ("reading 08:00", "2026-11-27 08:00:00", "4.5", "True"),
+        ("reading 14:00", "2026-11-27 14:00:00", "12.0", "False"),
+        ("reading 20:00", "2026-11-27 20:00:00", "4.5", "True"),
+        ("excursion", "2026-11-27 13:45:00", "12.0", "False")]
+
+
+@pytest.fixture
+def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
+    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
+        yield live
+
+
+def test_the_api_gives_the_log_as_json_and_as_a_csv_file(server: LiveServer) -> None:
+    inspector = add_user(server, "inspector", Role.INSPECTOR)
+    with as_user(server, inspector) as client:
+        day = client.get("/api/v1/records/cold-storage", params={"day": "2026-11-27"})
+        sheet = client.get("/api/v1/records/cold-storage", params={"day": "2026-11-27", "format": "csv"})
+        assert client.get("/api/v1/records/cold-storage", params={"day": "27.11.2026"}).status_code == 422
+        assert client.get("/api/v1/records/cold-storage", params={"site": "nowhere"}).status_code == 404
+    assert day.status_code == 200 and day.json()["day"] == "2026-11-27"
+    assert {c["device"] for c in day.json()["cabinets"]} == {"temp-raw-cabinet", "temp-cooked-cabinet", "temp-freezer"}
+    assert sheet.headers["content-type"].startswith("text/csv")
+    assert 'filename="cold-storage-' in sheet.headers["content-disposition"]
+    assert sheet.text.splitlines()[0].startswith("site,day,cabinet,role,min_c,max_c,entry,time,temperature_c")
