@@ -18,7 +18,7 @@ from devices.durations import Duration
 from devices.duty import Digest, Escalation, Roster, Shift
 from devices.equipment import Device
 from devices.kinds import DeviceKind, RoomType, TemperatureRole, ZoneType
-from devices.records import DrillPlan
+from devices.records import DrillPlan, Patrols
 from devices.thresholds import Limits, LimitsOverride, Schedules, Thresholds, TurnInterval, Watch
 
 
@@ -134,6 +134,7 @@ class Site(Strict):
     digest: Digest | None = None
     cameras: CameraSettings = CameraSettings()
     drills: DrillPlan = DrillPlan()
+    patrols: Patrols = Patrols()
 
     @field_validator("timezone")
     @classmethod

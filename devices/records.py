@@ -1,12 +1,12 @@
-"""What a site's safety records must show and when: the fire drill plan (more record kinds follow)."""
+"""What a site's safety records must show and when: the fire drill plan, the patrols and their checkpoints."""
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field, model_validator
 
-from devices.basics import Strict, between
+from devices.basics import Id, Names, Strict, Window, between
 from devices.durations import Duration
 
 
@@ -24,3 +24,39 @@ class DrillPlan(Strict):
     every: DrillEvery = DrillEvery.HALF_YEARLY
     remind_before: Annotated[Duration, AfterValidator(between(timedelta(days=1), timedelta(days=90)))] = (
         timedelta(days=14))
+
+
+class Checkpoint(Strict):
+    """A place a patrol must reach; its QR code on the wall opens the check-in page."""
+
+    id: Id
+    name: Names
+    room: Id | None = None
+
+
+class PatrolRound(Strict):
+    """A patrol that must reach all of its checkpoints inside its daily window (site time; it may wrap midnight)."""
+
+    id: Id
+    name: Names
+    window: Window
+    checkpoints: list[Id] = Field(min_length=1)
+
+
+class Patrols(Strict):
+    """A site's patrol checkpoints and the rounds that must reach them every day."""
+
+    checkpoints: list[Checkpoint] = []
+    rounds: list[PatrolRound] = []
+
+    @model_validator(mode="after")
+    def _known_checkpoints(self) -> Self:
+        """Every round names checkpoints that exist, and every id is unique."""
+        ids = [c.id for c in self.checkpoints]
+        if len(set(ids)) != len(ids) or len({r.id for r in self.rounds}) != len(self.rounds):
+            raise ValueError("checkpoint and round ids must be unique")
+        for patrol in self.rounds:
+            unknown = sorted(set(patrol.checkpoints) - set(ids))
+            if unknown:
+                raise ValueError(f"round {patrol.id!r} names unknown checkpoints {unknown}")
+        return self

@@ -28,8 +28,9 @@ from server.events import Hub
 from server.live import broadcast_alerts, on_changes
 from server.pipeline import Pipeline
 from server.records import calendar as drill_calendar
+from server.records import patrols
 from server.settings import Settings
-from server.web import ack
+from server.web import ack, patrol
 from server.web import figures as figures_page
 from server.web import roster as roster_page
 from server.web import routes as web
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     app.state.ctx = ctx
     for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
                    figures.router, ops.router, records.router, web.router, ack.router, roster_page.router,
-                   figures_page.router):
+                   figures_page.router, patrol.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
@@ -117,4 +118,6 @@ def _start_notifier(ctx: Context) -> None:
     retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock)
     drill_calendar.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
                             lambda alerts: broadcast_alerts(ctx, alerts))
+    patrols.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock, lambda alerts: broadcast_alerts(ctx, alerts),
+                     first=drill_calendar.FIRST_CHECK)
     ctx.scheduler.start()

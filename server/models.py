@@ -300,3 +300,17 @@ class DrillRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("uq_drill_records_version", "drill", "version", unique=True),)
+
+
+class PatrolCheckin(Base):
+    """Someone reached a patrol checkpoint (by opening its QR code's page and pressing the button)."""
+
+    __tablename__ = "patrol_checkins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    checkpoint: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_patrol_checkins_site_at", "site", "at"),)

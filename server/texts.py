@@ -30,6 +30,7 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "channel_failing": {"zh-CN": "通知渠道发送失败", "en": "Notification channel failing"},
     "drill_due": {"zh-CN": "消防演练即将到期", "en": "Fire drill due soon"},
     "drill_overdue": {"zh-CN": "消防演练已逾期", "en": "Fire drill overdue"},
+    "patrol_missed": {"zh-CN": "巡查未按时完成", "en": "Patrol missed"},
 }
 
 WORDS: dict[str, dict[str, str]] = {

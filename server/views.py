@@ -125,6 +125,10 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         return word("site_gateway", language)
     if subject == "coverage":
         return word("coverage", language)
+    if subject.startswith("patrol:"):  # `patrol:<round>:<day>`
+        _, round_id, day = subject.split(":", 2)
+        patrol = next((r for r in site.patrols.rounds if r.id == round_id), None)
+        return f"{patrol.name.get(language) if patrol else round_id} · {day}"
     if subject.startswith("fire-drill"):  # `fire-drill`, or `fire-drill:<shift>` when each shift drills
         shift = next((s for s in site.roster.shifts if f"fire-drill:{s.id}" == subject), None) if site.roster else None
         return f"{word('fire_drill', language)} · {shift.name.get(language)}" if shift else word("fire_drill", language)

@@ -1,14 +1,17 @@
 """Records API: fire drill records, and the audit chain's check (read by any logged-in role)."""
 
+import io
 from dataclasses import asdict
 from datetime import date
 from typing import Any, Literal
 
+import segno
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
-from server.api.deps import Actor, Ctx, Db, User_
-from server.records import drills
+from server.api.deps import Actor, Ctx, Db, Lang, User_
+from server.auth.users import MANAGERS
+from server.records import drills, patrols
 from server.records.cold_log import as_csv, cold_log
 from server.records.verify import verify
 
@@ -65,3 +68,50 @@ def cold_storage(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: da
         return Response(as_csv(found, when, logs), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return {"site": found.id, "day": when.isoformat(), "cabinets": [asdict(log) for log in logs]}
+
+
+@router.get("/patrols")
+def patrol_rounds(db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | None = None,
+                  day: date | None = None) -> dict[str, Any]:
+    """A day's patrol rounds (default: today at the site): window, each checkpoint's first check-in inside it
+    (when, who), and the state: pending, done or missed."""
+    found = _site(ctx, site)
+    when = day or found.local(ctx.clock()).date()
+    rounds = patrols.day_status(db, found, when, ctx.clock())
+    return {"site": found.id, "day": when.isoformat(), "rounds": [r.as_dict(lang) for r in rounds]}
+
+
+@router.get("/patrols/checkpoints")
+def patrol_checkpoints(ctx: Ctx, user: User_, lang: Lang, site: str | None = None) -> list[dict[str, Any]]:
+    """The checkpoints with the link each one's QR code holds (managers: whoever has a link can check in)."""
+    if user.role not in MANAGERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "managers only: the links are what the QR codes prove")
+    found = _site(ctx, site)
+    base = ctx.settings.link_base()
+    return [{"checkpoint": c.id, "name": c.name.get(lang), "room": c.room,
+             "link": base + patrols.link(ctx.settings.signing_key(), found.id, c.id),
+             "qr": f"/api/v1/records/patrols/checkpoints/{c.id}/qr.svg?site={found.id}"}
+            for c in found.patrols.checkpoints]
+
+
+@router.get("/patrols/checkpoints/{checkpoint}/qr.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}})
+def patrol_qr(checkpoint: str, ctx: Ctx, user: User_, site: str | None = None) -> Response:
+    """The QR code to print and put on the wall at a checkpoint (managers)."""
+    if user.role not in MANAGERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "managers only: the links are what the QR codes prove")
+    found = _site(ctx, site)
+    if checkpoint not in {c.id for c in found.patrols.checkpoints}:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no checkpoint {checkpoint}")
+    url = ctx.settings.link_base() + patrols.link(ctx.settings.signing_key(), found.id, checkpoint)
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=8, border=4)
+    return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+def _site(ctx: Any, site: str | None) -> Any:
+    """The named site (404 if unknown), or the first."""
+    found = ctx.facility.site_by_id.get(site or ctx.facility.sites[0].id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
+    return found

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Alert, AlertEvent, ChainEntry, DrillRecord
-from server.records import drills
+from server.models import Alert, AlertEvent, ChainEntry, DrillRecord, PatrolCheckin
+from server.records import drills, patrols
 from server.records.chain import Break, append, canonical
 
 ALERT_EVENT = "alert_event"  # an alert's transition: raised, acknowledged, resolved, commented ...
@@ -34,9 +34,12 @@ def check_records(session: Session, site: str, after: int) -> list[Break]:
     events = session.execute(select(AlertEvent, Alert).join(Alert, AlertEvent.alert_id == Alert.id)
                              .where(Alert.site == site).order_by(AlertEvent.id))
     versions = session.scalars(select(DrillRecord).where(DrillRecord.site == site).order_by(DrillRecord.id))
+    visits = session.scalars(select(PatrolCheckin).where(PatrolCheckin.site == site).order_by(PatrolCheckin.id))
     return (_compare(session, site, after, ALERT_EVENT, "alert_events",
                      ((e.id, alert_event_body(e, a)) for e, a in events))
-            + _compare(session, site, after, drills.DRILL, "drill_records", ((r.id, drills.body(r)) for r in versions)))
+            + _compare(session, site, after, drills.DRILL, "drill_records", ((r.id, drills.body(r)) for r in versions))
+            + _compare(session, site, after, patrols.PATROL_CHECKIN, "patrol_checkins",
+                       ((v.id, patrols.body(v)) for v in visits)))
 
 
 def _compare(session: Session, site: str, after: int, kind: str, table: str,
