@@ -185,6 +185,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 def _records_verify(args: argparse.Namespace) -> int:
     """Print each site's chain verdict; exit 1 when any is broken."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from server.db import make_engine, make_sessions
     from server.records.verify import verify
     from server.settings import Settings
@@ -193,6 +195,11 @@ def _records_verify(args: argparse.Namespace) -> int:
     try:
         with make_sessions(engine)() as db:
             checks = verify(db, args.site)
+    except SQLAlchemyError as exc:
+        # No tables (a wrong URL, a database never upgraded), no server: say so, not a traceback.
+        print(f"error: cannot read the records in {engine.url.render_as_string(hide_password=True)}: "
+              f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     for check in checks:

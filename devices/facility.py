@@ -18,7 +18,7 @@ from devices.durations import Duration
 from devices.duty import Digest, Escalation, Roster, Shift
 from devices.equipment import Device
 from devices.kinds import DeviceKind, RoomType, TemperatureRole, ZoneType
-from devices.records import DrillPlan, Patrols
+from devices.records import DrillPlan, FoodSafety, InspectionTemplate, Patrols
 from devices.thresholds import Limits, LimitsOverride, Schedules, Thresholds, TurnInterval, Watch
 
 
@@ -135,6 +135,8 @@ class Site(Strict):
     cameras: CameraSettings = CameraSettings()
     drills: DrillPlan = DrillPlan()
     patrols: Patrols = Patrols()
+    inspections: list[InspectionTemplate] = []
+    food: FoodSafety = FoodSafety()
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from devices.basics import Id, Names, Strict, Window, between
-from devices.durations import Duration
+from devices.durations import ClockTime, Duration
 
 
 class DrillEvery(StrEnum):
@@ -60,3 +60,47 @@ class Patrols(Strict):
             if unknown:
                 raise ValueError(f"round {patrol.id!r} names unknown checkpoints {unknown}")
         return self
+
+
+class InspectionEvery(StrEnum):
+    """How often an inspection template is due."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class InspectionItem(Strict):
+    """One line of an inspection form: passed or failed, with a note."""
+
+    id: Id
+    text: Names
+
+
+class InspectionTemplate(Strict):
+    """An inspection form: monthly fire inspection, extinguisher check, daily hazard check (隐患排查) ..."""
+
+    id: Id
+    name: Names
+    every: InspectionEvery = InspectionEvery.MONTHLY
+    items: list[InspectionItem] = Field(min_length=1)
+    fix_within: Annotated[Duration, AfterValidator(between(timedelta(hours=1), timedelta(days=90)))] = (
+        timedelta(days=7))  # a failed item's rectification is due this long after the inspection
+
+
+class Meal(Strict):
+    """A meal the kitchen serves every day, at its time (site time)."""
+
+    id: Id
+    name: Names
+    at: ClockTime
+
+
+class FoodSafety(Strict):
+    """Food samples (GB 31654-2021): every dish of every meal sampled, at least `sample_grams`, kept `keep`."""
+
+    meals: list[Meal] = []
+    sample_grams: float = Field(default=125.0, gt=0, le=1000)
+    keep: Annotated[Duration, AfterValidator(between(timedelta(hours=24), timedelta(days=14)))] = timedelta(hours=48)
+    sample_within: Annotated[Duration, AfterValidator(between(timedelta(minutes=15), timedelta(hours=12)))] = (
+        timedelta(hours=2))  # a meal with no sample this long after it is served raises `food_sample_missing`

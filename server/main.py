@@ -28,7 +28,7 @@ from server.events import Hub
 from server.live import broadcast_alerts, on_changes
 from server.pipeline import Pipeline
 from server.records import calendar as drill_calendar
-from server.records import patrols
+from server.records import food, inspections, patrols
 from server.settings import Settings
 from server.web import ack, patrol
 from server.web import figures as figures_page
@@ -118,6 +118,7 @@ def _start_notifier(ctx: Context) -> None:
     retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock)
     drill_calendar.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
                             lambda alerts: broadcast_alerts(ctx, alerts))
-    patrols.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock, lambda alerts: broadcast_alerts(ctx, alerts),
-                     first=drill_calendar.FIRST_CHECK)
+    for watcher in (patrols, inspections, food):
+        watcher.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
+                         lambda alerts: broadcast_alerts(ctx, alerts), first=drill_calendar.FIRST_CHECK)
     ctx.scheduler.start()

@@ -314,3 +314,56 @@ class PatrolCheckin(Base):
     by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_patrol_checkins_site_at", "site", "at"),)
+
+
+class Inspection(Base):
+    """One inspection as it was filled in: the form, each item passed or failed with a note, who and when."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    by: Mapped[str] = mapped_column(String(64))
+    results: Mapped[list[dict[str, Any]]] = mapped_column(Json)  # [{item, ok, note}]
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Rectification(Base):
+    """One version of a rectification task (整改) opened by a failed inspection item; closing is a new version."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task: Mapped[int] = mapped_column(Integer, index=True)  # the first version's id: the task's number
+    version: Mapped[int] = mapped_column(Integer)
+    supersedes: Mapped[int | None] = mapped_column(Integer)
+    site: Mapped[str] = mapped_column(String(64))
+    inspection: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    item: Mapped[str] = mapped_column(String(64))
+    problem: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # open, closed
+    evidence: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FoodSample(Base):
+    """A kept sample of one dish of one meal (留样): weight, when it went into the sample fridge, who took it."""
+
+    __tablename__ = "food_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))  # the meal's day at the site, YYYY-MM-DD
+    meal: Mapped[str] = mapped_column(String(64))
+    dish: Mapped[str] = mapped_column(String(200))
+    grams: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    discard_due: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_food_samples_site_day", "site", "day"),)

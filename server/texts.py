@@ -31,6 +31,8 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "drill_due": {"zh-CN": "消防演练即将到期", "en": "Fire drill due soon"},
     "drill_overdue": {"zh-CN": "消防演练已逾期", "en": "Fire drill overdue"},
     "patrol_missed": {"zh-CN": "巡查未按时完成", "en": "Patrol missed"},
+    "rectification_overdue": {"zh-CN": "整改逾期未完成", "en": "Rectification overdue"},
+    "food_sample_missing": {"zh-CN": "餐次未留样", "en": "Meal without food samples"},
 }
 
 WORDS: dict[str, dict[str, str]] = {
@@ -44,6 +46,7 @@ WORDS: dict[str, dict[str, str]] = {
     "cleared": {"zh-CN": "情况已结束", "en": "Condition ended"},
     "site_gateway": {"zh-CN": "现场网关", "en": "Site gateway"},
     "fire_drill": {"zh-CN": "消防演练", "en": "Fire drill"},
+    "rectification": {"zh-CN": "整改任务", "en": "Rectification task"},
     "hr": {"zh-CN": "心率", "en": "heart rate"},
     "rr": {"zh-CN": "呼吸频率", "en": "breathing rate"},
     "silenced": {"zh-CN": "已静音", "en": "Silenced"},

@@ -125,6 +125,12 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         return word("site_gateway", language)
     if subject == "coverage":
         return word("coverage", language)
+    if subject.startswith("food-sample:"):  # `food-sample:<meal>:<day>`
+        _, meal_id, day = subject.split(":", 2)
+        meal = next((m for m in site.food.meals if m.id == meal_id), None)
+        return f"{meal.name.get(language) if meal else meal_id} · {day}"
+    if subject.startswith("rectification:"):  # `rectification:<task>`
+        return f"{word('rectification', language)} #{subject.split(':', 1)[1]}"
     if subject.startswith("patrol:"):  # `patrol:<round>:<day>`
         _, round_id, day = subject.split(":", 2)
         patrol = next((r for r in site.patrols.rounds if r.id == round_id), None)

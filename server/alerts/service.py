@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from server.models import Alert, AlertEvent
-from server.records.sources import chain_alert_event
+from server.records.alert_chain import chain_alert_event
 from server.rules.base import Clear, Raise
 
 SYSTEM = "system"

@@ -6,13 +6,16 @@ from datetime import date
 from typing import Any, Literal
 
 import segno
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from server.api.deps import Actor, Ctx, Db, Lang, User_
 from server.auth.users import MANAGERS
-from server.records import drills, patrols
+from server.models import Inspection
+from server.records import drills, food, inspections, patrols
 from server.records.cold_log import as_csv, cold_log
+from server.records.inspections import InspectionError
 from server.records.verify import verify
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -115,3 +118,107 @@ def _site(ctx: Any, site: str | None) -> Any:
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
     return found
+
+
+class ResultIn(BaseModel):
+    """One item of a form: passed, or failed with what is wrong (and who is to fix it)."""
+
+    item: str = Field(max_length=64)
+    ok: bool
+    note: str | None = Field(default=None, max_length=2000)
+    owner: str | None = Field(default=None, max_length=64)
+
+
+class InspectionIn(BaseModel):
+    """A filled-in inspection form."""
+
+    site: str | None = None
+    template: str = Field(max_length=64)
+    results: list[ResultIn] = Field(min_length=1, max_length=200)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class CloseIn(BaseModel):
+    """How a rectification was done."""
+
+    evidence: str = Field(min_length=1, max_length=5000)
+
+
+@router.post("/inspections", status_code=status.HTTP_201_CREATED)
+def record_inspection(body: InspectionIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
+    """Record an inspection; every failed item opens a rectification task (owner: as given, else the inspector;
+    due: the form's `fix_within` later)."""
+    found = _site(ctx, body.site)
+    try:
+        row, opened = inspections.record(db, found, body.template, [r.model_dump() for r in body.results],
+                                         by=user.username, at=ctx.clock(), notes=body.notes)
+    except InspectionError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    db.commit()
+    return {"id": row.id, **inspections.inspection_body(row),
+            "tasks": [inspections.task_body(t) for t in opened]}
+
+
+@router.get("/inspections")
+def list_inspections(db: Db, ctx: Ctx, user: User_, site: str | None = None) -> list[dict[str, Any]]:
+    """Inspections, newest first."""
+    query = select(Inspection).order_by(Inspection.at.desc())
+    if site:
+        query = query.where(Inspection.site == site)
+    return [{"id": r.id, **inspections.inspection_body(r)} for r in db.scalars(query.limit(500))]
+
+
+@router.get("/rectifications")
+def list_rectifications(db: Db, user: User_, site: str | None = None,
+                        status_: Literal["open", "closed"] | None = Query(None, alias="status"),
+                        ) -> list[dict[str, Any]]:
+    """Rectification tasks (their newest version): problem, owner, due, open or closed, evidence."""
+    return [inspections.task_body(t) for t in inspections.tasks(db, site, status_)]
+
+
+@router.post("/rectifications/{task}/close")
+def close_rectification(task: int, body: CloseIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
+    """Close a task with its evidence (a new version; the open one stays as it was)."""
+    try:
+        row = inspections.close(db, task, evidence=body.evidence, by=user.username, at=ctx.clock())
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rectification task {task}") from None
+    except InspectionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    db.commit()
+    return inspections.task_body(row)
+
+
+class SampleIn(BaseModel):
+    """A dish's sample going into the sample fridge."""
+
+    site: str | None = None
+    meal: str = Field(max_length=64)
+    dish: str = Field(min_length=1, max_length=200)
+    grams: float = Field(gt=0, le=5000)
+    day: date | None = None
+
+
+@router.post("/food-samples", status_code=status.HTTP_201_CREATED)
+def keep_sample(body: SampleIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
+    """Record a kept sample: at least the site's `sample_grams`; discard due `keep` later."""
+    found = _site(ctx, body.site)
+    try:
+        row = food.keep(db, found, meal=body.meal, dish=body.dish, grams=body.grams, by=user.username,
+                        at=ctx.clock(), day=body.day)
+    except food.SampleError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    db.commit()
+    return {"id": row.id, **food.body(row)}
+
+
+@router.get("/food-samples")
+def list_samples(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: date | None = None) -> dict[str, Any]:
+    """A day's samples per meal (default: today at the site), with discard times; meals without one say so."""
+    found = _site(ctx, site)
+    when = day or found.local(ctx.clock()).date()
+    kept = food.samples(db, found.id, when)
+    return {"site": found.id, "day": when.isoformat(),
+            "meals": [{"meal": m.id, "at": m.at.isoformat(timespec="minutes"),
+                       "samples": [{"id": s.id, **food.body(s)} for s in kept if s.meal == m.id]}
+                      for m in found.food.meals]}

@@ -8,24 +8,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Alert, AlertEvent, ChainEntry, DrillRecord, PatrolCheckin
-from server.records import drills, patrols
-from server.records.chain import Break, append, canonical
-
-ALERT_EVENT = "alert_event"  # an alert's transition: raised, acknowledged, resolved, commented ...
-
-
-def alert_event_body(event: AlertEvent, alert: Alert) -> dict[str, Any]:
-    """What an alert transition's link holds (the alert's identity with it, so a moved event shows)."""
-    return {"alert": alert.id, "site": alert.site, "rule": alert.rule, "subject": alert.subject,
-            "action": event.action, "actor": event.actor, "at": event.at, "note": event.note}
-
-
-def chain_alert_event(session: Session, event: AlertEvent, alert: Alert) -> None:
-    """Append a new alert transition to its site's chain (the caller's transaction)."""
-    session.flush()  # the event's id is its reference
-    append(session, site=alert.site, kind=ALERT_EVENT, ref=str(event.id), at=event.at,
-           body=alert_event_body(event, alert))
+from server.models import (
+    Alert,
+    AlertEvent,
+    ChainEntry,
+    DrillRecord,
+    FoodSample,
+    Inspection,
+    PatrolCheckin,
+    Rectification,
+)
+from server.records import drills, food, inspections, patrols
+from server.records.alert_chain import ALERT_EVENT, alert_event_body
+from server.records.chain import Break, canonical
 
 
 def check_records(session: Session, site: str, after: int) -> list[Break]:
@@ -39,7 +34,18 @@ def check_records(session: Session, site: str, after: int) -> list[Break]:
                      ((e.id, alert_event_body(e, a)) for e, a in events))
             + _compare(session, site, after, drills.DRILL, "drill_records", ((r.id, drills.body(r)) for r in versions))
             + _compare(session, site, after, patrols.PATROL_CHECKIN, "patrol_checkins",
-                       ((v.id, patrols.body(v)) for v in visits)))
+                       ((v.id, patrols.body(v)) for v in visits))
+            + _compare(session, site, after, inspections.INSPECTION, "inspections",
+                       ((i.id, inspections.inspection_body(i)) for i in _rows(session, Inspection, site)))
+            + _compare(session, site, after, inspections.RECTIFICATION, "rectifications",
+                       ((r.id, inspections.task_body(r)) for r in _rows(session, Rectification, site)))
+            + _compare(session, site, after, food.FOOD_SAMPLE, "food_samples",
+                       ((f.id, food.body(f)) for f in _rows(session, FoodSample, site))))
+
+
+def _rows(session: Session, table: Any, site: str) -> Any:
+    """A records table's rows of one site, in the order they were written."""
+    return session.scalars(select(table).where(table.site == site).order_by(table.id))
 
 
 def _compare(session: Session, site: str, after: int, kind: str, table: str,

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
@@ -142,3 +143,8 @@ def test_the_upgrade_chains_the_transitions_a_database_already_holds(db_url: str
     finally:
         engine.dispose()
     assert (site.site, site.links, site.intact) == ("hq", 2, True)
+
+
+def test_verify_on_a_database_without_carewatchs_tables_says_so(tmp_path: Path) -> None:
+    done = run_verify(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert done.returncode == 2 and "no such table: audit_chain" in done.stderr and "Traceback" not in done.stderr

@@ -43,7 +43,7 @@ def _chain_existing() -> None:
     """Links for the alert transitions a database already holds, oldest first (the chain vouches for them from
     the upgrade on, not before)."""
     from server.models import Alert, AlertEvent
-    from server.records.sources import chain_alert_event
+    from server.records.alert_chain import chain_alert_event
 
     session = Session(bind=op.get_bind())
     rows = session.execute(sa.select(AlertEvent, Alert).join(Alert, AlertEvent.alert_id == Alert.id)
