@@ -27,8 +27,7 @@ from server.delivery.sender import LinkMaker, Notifier
 from server.events import Hub
 from server.live import broadcast_alerts, on_changes
 from server.pipeline import Pipeline
-from server.records import calendar as drill_calendar
-from server.records import food, inspections, patrols
+from server.records import watch as records_watch
 from server.settings import Settings
 from server.web import ack, patrol
 from server.web import figures as figures_page
@@ -116,9 +115,6 @@ def _start_notifier(ctx: Context) -> None:
     # Calendar work (the daily digest) runs in the same one process as the notifier.
     ctx.scheduler = digest.scheduler(ctx.facility, ctx.sessions, channels.build, ctx.clock, ctx.settings.link_base())
     retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock)
-    drill_calendar.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
-                            lambda alerts: broadcast_alerts(ctx, alerts))
-    for watcher in (patrols, inspections, food):
-        watcher.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
-                         lambda alerts: broadcast_alerts(ctx, alerts), first=drill_calendar.FIRST_CHECK)
+    records_watch.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
+                           lambda alerts: broadcast_alerts(ctx, alerts))
     ctx.scheduler.start()

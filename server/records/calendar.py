@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from devices.facility import Facility, Site
 from devices.kinds import Severity
@@ -24,7 +23,6 @@ from server.rules.base import Clear, Raise
 log = logging.getLogger(__name__)
 DRILL_DUE, DRILL_OVERDUE = "drill_due", "drill_overdue"
 MONTHS = {DrillEvery.HALF_YEARLY: 6, DrillEvery.YEARLY: 12, DrillEvery.QUARTERLY_EACH_SHIFT: 3}
-FIRST_CHECK = timedelta(minutes=5)  # after the start: nothing on the calendar is urgent to the minute
 
 
 @dataclass(frozen=True)
@@ -89,16 +87,3 @@ def _apply(session: Session, site: str, due: DrillDue, now: datetime) -> list[Al
             out.append(cleared)
     return out
 
-
-def schedule(jobs: BackgroundScheduler, sessions: sessionmaker[Session], facility: Facility,
-             clock: Callable[[], datetime], on_alerts: Callable[[list[Alert]], None]) -> None:
-    """Check the calendar hourly, the first time shortly after the start."""
-
-    def run() -> None:
-        with sessions.begin() as db:
-            changed = check(db, facility, clock())
-        if changed:
-            on_alerts(changed)
-
-    jobs.add_job(run, "interval", hours=1, id="drill-calendar", coalesce=True,
-                 next_run_time=datetime.now().astimezone() + FIRST_CHECK)

@@ -4,13 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from devices.facility import Facility, Site
 from devices.kinds import Severity
@@ -75,16 +73,3 @@ def check(session: Session, facility: Facility, now: datetime) -> list[Alert]:
                                                       action=Raise(subject, Severity.MEDIUM, kitchen, details)))
     return raised
 
-
-def schedule(jobs: BackgroundScheduler, sessions: sessionmaker[Session], facility: Facility,
-             clock: Callable[[], datetime], on_alerts: Callable[[list[Alert]], None], first: timedelta) -> None:
-    """Look for meals without samples every five minutes, the first time `first` after the start."""
-
-    def run() -> None:
-        with sessions.begin() as db:
-            raised = check(db, facility, clock())
-        if raised:
-            on_alerts(raised)
-
-    jobs.add_job(run, "interval", minutes=5, id="food-samples", coalesce=True,
-                 next_run_time=datetime.now().astimezone() + first)

@@ -4,13 +4,11 @@ owner and a due date; closing it (with evidence) is a new version; a task past d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from devices.facility import Facility, Site
 from devices.kinds import Severity
@@ -127,16 +125,3 @@ def check(session: Session, facility: Facility, now: datetime) -> list[Alert]:
             changed += [cleared] if cleared else []
     return changed
 
-
-def schedule(jobs: BackgroundScheduler, sessions: sessionmaker[Session], facility: Facility,
-             clock: Callable[[], datetime], on_alerts: Callable[[list[Alert]], None], first: Any) -> None:
-    """Look for overdue tasks every hour, the first time `first` after the start."""
-
-    def run() -> None:
-        with sessions.begin() as db:
-            changed = check(db, facility, clock())
-        if changed:
-            on_alerts(changed)
-
-    jobs.add_job(run, "interval", hours=1, id="rectifications", coalesce=True,
-                 next_run_time=datetime.now().astimezone() + first)

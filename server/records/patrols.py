@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from devices.facility import Facility, Site
 from devices.kinds import Severity
@@ -24,7 +22,6 @@ from server.rules.base import Raise
 
 PATROL_CHECKIN, PATROL_MISSED = "patrol_checkin", "patrol_missed"
 LOOK_BACK = timedelta(hours=6)  # rounds that ended longer ago are history, not news (a first start stays quiet)
-EVERY = timedelta(minutes=5)
 
 
 def token(key: str, site: str, checkpoint: str) -> str:
@@ -122,16 +119,3 @@ def check(session: Session, facility: Facility, now: datetime) -> list[Alert]:
                                                   action=Raise(subject, Severity.MEDIUM, None, details)))
     return raised
 
-
-def schedule(jobs: BackgroundScheduler, sessions: sessionmaker[Session], facility: Facility,
-             clock: Callable[[], datetime], on_alerts: Callable[[list[Alert]], None], first: timedelta) -> None:
-    """Look for missed rounds every five minutes, the first time `first` after the start."""
-
-    def run() -> None:
-        with sessions.begin() as db:
-            raised = check(db, facility, clock())
-        if raised:
-            on_alerts(raised)
-
-    jobs.add_job(run, "interval", seconds=EVERY.total_seconds(), id="patrols", coalesce=True,
-                 next_run_time=datetime.now().astimezone() + first)

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from devices.messages import Envelope, Reading, new_id, to_json
 from server.db import make_engine, make_sessions, upgrade
 from server.ingest import Message
 from server.pipeline import Pipeline
+from tests.conftest import Broker
+from tests.helpers import LiveServer, live_server, server_settings
 
 T0 = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: night at the reference site
 
@@ -62,3 +65,10 @@ def _kind(device: str) -> str:
 def message(env: Envelope, *, topic: str | None = None) -> Message:
     return Message(topic or topics.observation(env.site, env.device), to_json(env), T0, mid=1, qos=1)
 
+
+
+@pytest.fixture
+def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
+    """A running server for the reference facility (its own site id) on SQLite and the test broker."""
+    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
+        yield live

@@ -4,7 +4,6 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,6 @@ from devices.messages import Envelope, Reading, new_id, to_json, utcnow
 from server.auth.users import Role, create_user
 from tests.conftest import FACILITY_FILE, Broker
 from tests.helpers import ADMIN, LiveServer, live_server, publisher, server_settings, wait_until
-
-
-@pytest.fixture
-def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
-    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
-        yield live
 
 
 def site_of(live: LiveServer) -> str:

@@ -1,21 +1,13 @@
 """The API of silences, maintenance, drills and logged turns, on a running server with a real broker."""
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from server.auth.users import Role
 from tests.conftest import Broker
-from tests.helpers import LiveServer, live_server, server_settings, wait_until
+from tests.helpers import LiveServer, wait_until
 from tests.server.test_api import add_user, open_alerts, publish, site_of
-
-
-@pytest.fixture
-def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
-    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
-        yield live
 
 
 def as_user(live: LiveServer, token: str) -> httpx.Client:

@@ -3,20 +3,15 @@ missing one, and an excursion with its alert; and as CSV."""
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from devices.facility import Facility
 from server.auth.users import Role
 from server.pipeline import Pipeline
 from server.records.cold_log import as_csv, cold_log
-from tests.conftest import Broker
-from tests.helpers import LiveServer, live_server, server_settings
+from tests.helpers import LiveServer
 from tests.server.conftest import Clock, envelope, message
 from tests.server.test_api import add_user
 from tests.server.test_care_api import as_user
@@ -71,11 +66,6 @@ def test_the_days_log_has_fixed_readings_a_gap_and_the_excursion_with_its_alert(
         ("reading 20:00", "2026-11-27 20:00:00", "4.5", "True"),
         ("excursion", "2026-11-27 13:45:00", "12.0", "False")]
 
-
-@pytest.fixture
-def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
-    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
-        yield live
 
 
 def test_the_api_gives_the_log_as_json_and_as_a_csv_file(server: LiveServer) -> None:

@@ -4,23 +4,14 @@ the leader records later is a new version; every version is a link of the audit 
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from server.auth.users import Role
 from tests.conftest import ROOT, Broker
-from tests.helpers import LiveServer, live_server, server_settings, wait_until
+from tests.helpers import LiveServer, wait_until
 from tests.server.test_api import add_user, open_alerts, publish, site_of
 from tests.server.test_care_api import as_user
-
-
-@pytest.fixture
-def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
-    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
-        yield live
 
 
 def test_a_drill_is_recorded_with_its_evacuation_time_its_alarms_and_new_versions(

@@ -1,9 +1,7 @@
 """Inspections and rectification tasks: a failed item opens a task; past due it alerts until it is closed with its
 evidence; the form is checked; everything is chained; inspectors read and change nothing."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +11,7 @@ from devices.facility import Facility
 from server.auth.users import Role
 from server.records.inspections import RECTIFICATION_OVERDUE, InspectionError, check, close, record, tasks
 from server.records.verify import verify
-from tests.conftest import Broker
-from tests.helpers import LiveServer, live_server, server_settings
+from tests.helpers import LiveServer
 from tests.server.test_api import add_user
 from tests.server.test_care_api import as_user
 
@@ -67,11 +64,6 @@ def test_an_incomplete_form_is_refused_and_records_nothing(reference_facility: F
     with sessions() as db:
         assert db.execute(text("SELECT count(*) FROM inspections")).scalar() == 0
 
-
-@pytest.fixture
-def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
-    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
-        yield live
 
 
 def test_the_api_records_lists_and_closes_and_an_inspector_only_reads(server: LiveServer) -> None:

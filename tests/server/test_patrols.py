@@ -5,20 +5,17 @@ like every record."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from devices.facility import Facility
 from server.auth.users import Role
 from server.records.patrols import PATROL_MISSED, check, check_in, link, rounds_on
 from server.records.verify import verify
-from tests.conftest import Broker
-from tests.helpers import LiveServer, live_server, server_settings
+from tests.helpers import LiveServer
 from tests.server.test_api import add_user
 from tests.server.test_care_api import as_user
 
@@ -68,11 +65,6 @@ def test_a_missed_round_alerts_once_naming_the_checkpoints_nobody_reached(refere
         [chain] = verify(db, site)
     assert chain.intact and chain.links >= 6
 
-
-@pytest.fixture
-def server(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
-    with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
-        yield live
 
 
 @contextmanager
