@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--role", choices=["staff", "manager", "inspector", "admin"], default="staff")
     add.add_argument("--password", help="default: asked for (or $CAREWATCH_NEW_PASSWORD)")
+    add.add_argument("--site", action="append", dest="sites", metavar="SITE",
+                     help="a site this user may see (repeat; default: every site)")
     add.add_argument("--database-url")
     return parser
 
@@ -223,12 +225,22 @@ def _user_add(args: argparse.Namespace) -> int:
     from server.settings import Settings
 
     url = args.database_url or Settings().database_url
+    try:
+        facility = load_facility(args.config)
+    except FacilityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    unknown = sorted(set(args.sites or ()) - {site.id for site in facility.sites})
+    if unknown:
+        print(f"error: no site {', '.join(unknown)} in {args.config}", file=sys.stderr)
+        return 1
     password = args.password or os.environ.get("CAREWATCH_NEW_PASSWORD") or getpass.getpass("password: ")
     upgrade(url)
     sessions = make_sessions(make_engine(url))
     try:
         with sessions.begin() as db:
-            create_user(db, username=args.username, password=password, role=Role(args.role), at=utcnow())
+            create_user(db, username=args.username, password=password, role=Role(args.role), at=utcnow(),
+                        sites=args.sites)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

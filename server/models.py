@@ -152,6 +152,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Space-separated site ids this user may see; None: every site (an inspector is granted sites one by one).
+    sites: Mapped[str | None] = mapped_column(Text)
 
 
 class RuleState(Base):

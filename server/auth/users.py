@@ -30,8 +30,9 @@ MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def create_user(session: Session, *, username: str, password: str, role: Role, at: datetime,
-                display_name: str | None = None, language: str | None = None) -> User:
-    """Add a user with an argon2 hash of the password."""
+                display_name: str | None = None, language: str | None = None,
+                sites: list[str] | None = None) -> User:
+    """Add a user with an argon2 hash of the password; `sites` limits what they see (None: every site)."""
     if not username or len(username) > 64:
         raise ValueError("a username of 1 to 64 characters is needed")
     if len(password) < 8:
@@ -39,7 +40,8 @@ def create_user(session: Session, *, username: str, password: str, role: Role, a
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise ValueError(f"user {username!r} exists already")
     user = User(username=username, password_hash=_hasher.hash(password), role=role.value,
-                display_name=display_name, language=language, active=True, created_at=at)
+                display_name=display_name, language=language, active=True, created_at=at,
+                sites=" ".join(sites) if sites else None)
     session.add(user)
     return user
 
