@@ -16,7 +16,7 @@ from devices.loader import load_facility
 from devices.messages import utcnow
 from server import __doc__ as about
 from server import digest, retention
-from server.api import alerts, auth, cameras, care, devices, duty, figures, ops, records
+from server.api import alerts, auth, cameras, care, devices, duty, epidemic, exports, figures, ops, records
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
 from server.consumer import Consumer
@@ -72,8 +72,8 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
     for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
-                   figures.router, ops.router, records.router, web.router, ack.router, roster_page.router,
-                   figures_page.router, patrol.router):
+                   figures.router, ops.router, records.router, exports.router, epidemic.router, web.router,
+                   ack.router, roster_page.router, figures_page.router, patrol.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -33,6 +33,10 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "patrol_missed": {"zh-CN": "巡查未按时完成", "en": "Patrol missed"},
     "rectification_overdue": {"zh-CN": "整改逾期未完成", "en": "Rectification overdue"},
     "food_sample_missing": {"zh-CN": "餐次未留样", "en": "Meal without food samples"},
+    "inspection_due": {"zh-CN": "检查到期未做", "en": "Inspection due"},
+    "health_check_missed": {"zh-CN": "健康监测未按时完成", "en": "Health checks missed"},
+    "disinfection_missed": {"zh-CN": "消毒未按时完成", "en": "Disinfection round missed"},
+    "fever": {"zh-CN": "发热", "en": "Fever"},
 }
 
 WORDS: dict[str, dict[str, str]] = {

@@ -129,6 +129,10 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         _, meal_id, day = subject.split(":", 2)
         meal = next((m for m in site.food.meals if m.id == meal_id), None)
         return f"{meal.name.get(language) if meal else meal_id} · {day}"
+    if subject.startswith("inspection:"):  # `inspection:<template>:<period>`
+        _, template_id, period = subject.split(":", 2)
+        form = next((t for t in site.inspections if t.id == template_id), None)
+        return f"{form.name.get(language) if form else template_id} · {period}"
     if subject.startswith("rectification:"):  # `rectification:<task>`
         return f"{word('rectification', language)} #{subject.split(':', 1)[1]}"
     if subject.startswith("patrol:"):  # `patrol:<round>:<day>`

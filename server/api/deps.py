@@ -50,7 +50,7 @@ def principal(request: Request, ctx: Ctx, db: Db, token: Annotated[str | None, D
     user = db.scalar(select(User).where(User.username == found.username))
     if user is None or not user.active:
         raise LoginRequired()
-    return Principal(user.username, user.role)
+    return Principal(user.username, user.role, frozenset(user.sites.split()) if user.sites else None)
 
 
 User_ = Annotated[Principal, Depends(principal)]
@@ -64,6 +64,23 @@ def actor(user: User_) -> Principal:
 
 
 Actor = Annotated[Principal, Depends(actor)]
+
+
+def visible_site(user: Principal, site: str | None, ctx: Context) -> str | None:
+    """`site` checked against the facility (404) and the user's grant (403); None stays None ("every site I
+    may see", narrowed by `visible_sites`)."""
+    if site is None:
+        return None
+    if site not in ctx.facility.site_by_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
+    if not user.may_see(site):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is not granted site {site}")
+    return site
+
+
+def visible_sites(user: Principal, ctx: Context) -> list[str]:
+    """The facility's sites this user may see, in the facility file's order."""
+    return [site.id for site in ctx.facility.sites if user.may_see(site.id)]
 
 
 def admin(user: User_) -> Principal:

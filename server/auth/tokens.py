@@ -9,10 +9,16 @@ COOKIE = "carewatch_session"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: the username and role at login time (the user row is re-checked per request)."""
+    """Who is asking: the username and role (the user row is re-checked per request), and the sites they may
+    see (None: every site)."""
 
     username: str
     role: str
+    sites: frozenset[str] | None = None
+
+    def may_see(self, site: str) -> bool:
+        """Whether this user may see this site's alerts and records."""
+        return self.sites is None or site in self.sites
 
 
 class TokenSigner:

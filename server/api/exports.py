@@ -1,0 +1,5 @@
+"""Exports API (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1/records", tags=["records"])
