@@ -129,13 +129,15 @@ def assign(session: Session, alert_id: int, *, actor: str, at: datetime, assigne
 
 
 def list_alerts(session: Session, *, statuses: Sequence[str] = (), site: str | None = None,
-                limit: int = 200) -> list[Alert]:
-    """Alerts, newest first, optionally by status and site."""
+                limit: int = 200, sites: Sequence[str] | None = None) -> list[Alert]:
+    """Alerts, newest first, optionally by status and site (or any of `sites`)."""
     query = select(Alert).options(selectinload(Alert.events)).order_by(Alert.id.desc()).limit(limit)
     if statuses:
         query = query.where(Alert.status.in_(list(statuses)))
     if site:
         query = query.where(Alert.site == site)
+    if sites is not None:
+        query = query.where(Alert.site.in_(list(sites)))
     return list(session.scalars(query))
 
 

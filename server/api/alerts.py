@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.alerts import service
 from server.alerts.service import Resolution, Status, TransitionError
-from server.api.deps import Actor, Ctx, Db, Lang, User_
+from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
 from server.live import broadcast_alerts
 from server.models import Alert, Notification
 from server.views import AlertOut, alert_out
@@ -63,7 +63,8 @@ def list_alerts(db: Db, ctx: Ctx, user: User_, lang: Lang,
                 status_: Annotated[list[Status] | None, Query(alias="status")] = None,
                 site: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AlertOut]:
     """Alerts, newest first; `?status=open` (repeatable), `?site=`."""
-    rows = service.list_alerts(db, statuses=[s.value for s in status_ or []], site=site, limit=limit)
+    rows = service.list_alerts(db, statuses=[s.value for s in status_ or []], site=visible_site(user, site, ctx),
+                               limit=limit, sites=None if user.sites is None else visible_sites(user, ctx))
     return [alert_out(a, ctx.facility, lang) for a in rows]
 
 
@@ -71,7 +72,7 @@ def list_alerts(db: Db, ctx: Ctx, user: User_, lang: Lang,
 def get_alert(alert_id: int, db: Db, ctx: Ctx, user: User_, lang: Lang) -> AlertOut:
     """One alert with its history."""
     alert = db.get(Alert, alert_id)
-    if alert is None:
+    if alert is None or not user.may_see(alert.site):  # another site's alert is none of this user's business
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     return alert_out(alert, ctx.facility, lang)
 

@@ -3,9 +3,9 @@
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 
-from server.api.deps import Ctx, Db, User_
+from server.api.deps import Ctx, Db, User_, visible_site, visible_sites
 from server.figures import figures
 
 router = APIRouter(prefix="/api/v1", tags=["figures"])
@@ -18,4 +18,7 @@ def response_figures(db: Db, ctx: Ctx, user: User_, site: str | None = None,
     severity, rule, shift and person; share acknowledged within the policy's `ack_target`; escalations;
     false-alarm share per rule."""
     until = ctx.clock()
-    return figures(db, ctx.facility, until - timedelta(days=days), until, site)
+    if site is None and user.sites is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "name the site (?site=): you are granted "
+                            + ", ".join(visible_sites(user, ctx)))
+    return figures(db, ctx.facility, until - timedelta(days=days), until, visible_site(user, site, ctx))

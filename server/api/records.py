@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from server.api.deps import Actor, Ctx, Db, Lang, User_
+from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
 from server.auth.users import MANAGERS
 from server.models import Inspection
 from server.records import drills, food, inspections, patrols
@@ -25,9 +25,10 @@ router = APIRouter(prefix="/api/v1/records", tags=["records"])
 def chain(db: Db, ctx: Ctx, user: User_, site: str | None = None) -> list[dict[str, Any]]:
     """Per site: the chain's links and head hash, intact or not, and the first break (link and reason). The
     records it covers are checked too: a row changed in the database by hand is a break."""
-    if site and site not in {s.id for s in ctx.facility.sites}:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
-    return [check.as_dict() for check in verify(db, site)]
+    if site is not None:
+        return [check.as_dict() for check in verify(db, visible_site(user, site, ctx))]
+    granted = set(visible_sites(user, ctx))
+    return [check.as_dict() for check in verify(db) if check.site in granted]
 
 
 class DrillIn(BaseModel):
@@ -39,17 +40,22 @@ class DrillIn(BaseModel):
 
 
 @router.get("/drills")
-def list_drills(db: Db, user: User_, site: str | None = None) -> list[dict[str, Any]]:
+def list_drills(db: Db, ctx: Ctx, user: User_, site: str | None = None) -> list[dict[str, Any]]:
     """Fire drills, newest first: the newest version of each record (scenario, where, shift, who started it,
     all-clear, evacuation time in seconds, participants, residents evacuated, problems) and the alarms the
     sensors raised during it."""
-    return [view.as_dict() for view in drills.drills(db, site)]
+    granted = set(visible_sites(user, ctx))
+    return [view.as_dict() for view in drills.drills(db, visible_site(user, site, ctx))
+            if view.record.site in granted]
 
 
 @router.post("/drills/{drill}")
 def record_drill(drill: int, body: DrillIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Record who took part, residents evacuated and problems found: a new version; the old one stays."""
-    if drills.revise(db, drill, user.username, ctx.clock(), **body.model_dump()) is None:
+    record = drills.current(db, drill)
+    if record is not None:
+        visible_site(user, record.site, ctx)
+    if record is None or drills.revise(db, drill, user.username, ctx.clock(), **body.model_dump()) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drill {drill}")
     db.commit()
     [view] = [v for v in drills.drills(db) if v.record.drill == drill]
@@ -61,9 +67,7 @@ def cold_storage(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: da
                  format: Literal["json", "csv"] = "json") -> Any:  # noqa: A002 (the query parameter's name)
     """The cold-storage log of a site's day (default: today at the site): each fridge and freezer's reading at
     08:00, 14:00 and 20:00 (the nearest within 30 min, in range or not) and every excursion with its alert."""
-    found = ctx.facility.site_by_id.get(site or ctx.facility.sites[0].id)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
+    found = _site(ctx, user, site)
     when = day or found.local(ctx.clock()).date()
     logs = cold_log(db, found, when)
     if format == "csv":
@@ -78,7 +82,7 @@ def patrol_rounds(db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | None = 
                   day: date | None = None) -> dict[str, Any]:
     """A day's patrol rounds (default: today at the site): window, each checkpoint's first check-in inside it
     (when, who), and the state: pending, done or missed."""
-    found = _site(ctx, site)
+    found = _site(ctx, user, site)
     when = day or found.local(ctx.clock()).date()
     rounds = patrols.day_status(db, found, when, ctx.clock())
     return {"site": found.id, "day": when.isoformat(), "rounds": [r.as_dict(lang) for r in rounds]}
@@ -89,7 +93,7 @@ def patrol_checkpoints(ctx: Ctx, user: User_, lang: Lang, site: str | None = Non
     """The checkpoints with the link each one's QR code holds (managers: whoever has a link can check in)."""
     if user.role not in MANAGERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "managers only: the links are what the QR codes prove")
-    found = _site(ctx, site)
+    found = _site(ctx, user, site)
     base = ctx.settings.link_base()
     return [{"checkpoint": c.id, "name": c.name.get(lang), "room": c.room,
              "link": base + patrols.link(ctx.settings.signing_key(), found.id, c.id),
@@ -103,7 +107,7 @@ def patrol_qr(checkpoint: str, ctx: Ctx, user: User_, site: str | None = None) -
     """The QR code to print and put on the wall at a checkpoint (managers)."""
     if user.role not in MANAGERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "managers only: the links are what the QR codes prove")
-    found = _site(ctx, site)
+    found = _site(ctx, user, site)
     if checkpoint not in {c.id for c in found.patrols.checkpoints}:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no checkpoint {checkpoint}")
     url = ctx.settings.link_base() + patrols.link(ctx.settings.signing_key(), found.id, checkpoint)
@@ -112,12 +116,12 @@ def patrol_qr(checkpoint: str, ctx: Ctx, user: User_, site: str | None = None) -
     return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
-def _site(ctx: Any, site: str | None) -> Any:
-    """The named site (404 if unknown), or the first."""
-    found = ctx.facility.site_by_id.get(site or ctx.facility.sites[0].id)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
-    return found
+def _site(ctx: Any, user: Any, site: str | None) -> Any:
+    """The named site (404 if unknown, 403 if not granted), or the first the user may see."""
+    chosen = visible_site(user, site, ctx) if site else next(iter(visible_sites(user, ctx)), None)
+    if chosen is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
+    return ctx.facility.site_by_id[chosen]
 
 
 class ResultIn(BaseModel):
@@ -148,7 +152,7 @@ class CloseIn(BaseModel):
 def record_inspection(body: InspectionIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Record an inspection; every failed item opens a rectification task (owner: as given, else the inspector;
     due: the form's `fix_within` later)."""
-    found = _site(ctx, body.site)
+    found = _site(ctx, user, body.site)
     try:
         row, opened = inspections.record(db, found, body.template, [r.model_dump() for r in body.results],
                                          by=user.username, at=ctx.clock(), notes=body.notes)
@@ -164,21 +168,28 @@ def list_inspections(db: Db, ctx: Ctx, user: User_, site: str | None = None) -> 
     """Inspections, newest first."""
     query = select(Inspection).order_by(Inspection.at.desc())
     if site:
-        query = query.where(Inspection.site == site)
+        query = query.where(Inspection.site == visible_site(user, site, ctx))
+    else:
+        query = query.where(Inspection.site.in_(visible_sites(user, ctx)))
     return [{"id": r.id, **inspections.inspection_body(r)} for r in db.scalars(query.limit(500))]
 
 
 @router.get("/rectifications")
-def list_rectifications(db: Db, user: User_, site: str | None = None,
+def list_rectifications(db: Db, ctx: Ctx, user: User_, site: str | None = None,
                         status_: Literal["open", "closed"] | None = Query(None, alias="status"),
                         ) -> list[dict[str, Any]]:
     """Rectification tasks (their newest version): problem, owner, due, open or closed, evidence."""
-    return [inspections.task_body(t) for t in inspections.tasks(db, site, status_)]
+    granted = set(visible_sites(user, ctx))
+    return [inspections.task_body(t) for t in inspections.tasks(db, visible_site(user, site, ctx), status_)
+            if t.site in granted]
 
 
 @router.post("/rectifications/{task}/close")
 def close_rectification(task: int, body: CloseIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Close a task with its evidence (a new version; the open one stays as it was)."""
+    found = inspections.latest(db, task)
+    if found is not None:
+        visible_site(user, found.site, ctx)
     try:
         row = inspections.close(db, task, evidence=body.evidence, by=user.username, at=ctx.clock())
     except LookupError:
@@ -202,7 +213,7 @@ class SampleIn(BaseModel):
 @router.post("/food-samples", status_code=status.HTTP_201_CREATED)
 def keep_sample(body: SampleIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Record a kept sample: at least the site's `sample_grams`; discard due `keep` later."""
-    found = _site(ctx, body.site)
+    found = _site(ctx, user, body.site)
     try:
         row = food.keep(db, found, meal=body.meal, dish=body.dish, grams=body.grams, by=user.username,
                         at=ctx.clock(), day=body.day)
@@ -215,7 +226,7 @@ def keep_sample(body: SampleIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]
 @router.get("/food-samples")
 def list_samples(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: date | None = None) -> dict[str, Any]:
     """A day's samples per meal (default: today at the site), with discard times; meals without one say so."""
-    found = _site(ctx, site)
+    found = _site(ctx, user, site)
     when = day or found.local(ctx.clock()).date()
     kept = food.samples(db, found.id, when)
     return {"site": found.id, "day": when.isoformat(),

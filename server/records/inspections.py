@@ -75,12 +75,12 @@ def _open(session: Session, inspection: Inspection, result: dict[str, Any], due:
 
 def close(session: Session, task_id: int, *, evidence: str, by: str, at: datetime) -> Rectification:
     """Close a task with its evidence: a new version (LookupError unknown, InspectionError already closed)."""
-    latest = _latest(session, task_id)
-    if latest is None:
+    newest = latest(session, task_id)
+    if newest is None:
         raise LookupError(f"no rectification task {task_id}")
-    if latest.status == "closed":
+    if newest.status == "closed":
         raise InspectionError(f"task {task_id} is already closed")
-    values = {**task_body(latest), "version": latest.version + 1, "supersedes": latest.id, "status": "closed",
+    values = {**task_body(newest), "version": newest.version + 1, "supersedes": newest.id, "status": "closed",
               "evidence": evidence, "recorded_by": by, "recorded_at": at}
     row = Rectification(**values)
     session.add(row)
@@ -89,7 +89,7 @@ def close(session: Session, task_id: int, *, evidence: str, by: str, at: datetim
     return row
 
 
-def _latest(session: Session, task_id: int) -> Rectification | None:
+def latest(session: Session, task_id: int) -> Rectification | None:
     """A task's newest version."""
     return session.scalars(select(Rectification).where(Rectification.task == task_id)
                            .order_by(Rectification.version.desc()).limit(1)).first()
