@@ -3,7 +3,7 @@
 import io
 from dataclasses import asdict
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -15,6 +15,7 @@ from server.auth.users import MANAGERS
 from server.models import Inspection
 from server.records import drills, food, inspections, patrols
 from server.records.cold_log import as_csv, cold_log
+from server.records.district import site_summary
 from server.records.inspections import InspectionError
 from server.records.verify import verify
 
@@ -233,3 +234,13 @@ def list_samples(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: da
             "meals": [{"meal": m.id, "at": m.at.isoformat(timespec="minutes"),
                        "samples": [{"id": s.id, **food.body(s)} for s in kept if s.meal == m.id]}
                       for m in found.food.meals]}
+
+
+@router.get("/district")
+def district(db: Db, ctx: Ctx, user: User_, days: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict[str, Any]]:
+    """One line per site the user may see, over the last `days`: drills on time (last, next due, overdue
+    obligations), patrol rounds done and missed, inspections recorded and forms due or missed, open and overdue
+    rectifications, alerts (raised, critical, acknowledged, median minutes to acknowledge, open), and the audit
+    chain's check."""
+    now = ctx.clock()
+    return [site_summary(db, ctx.facility.site_by_id[site], now, days) for site in visible_sites(user, ctx)]
