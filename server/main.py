@@ -114,7 +114,8 @@ def _start_notifier(ctx: Context) -> None:
     ctx.notifier.start()
     # Calendar work (the daily digest) runs in the same one process as the notifier.
     ctx.scheduler = digest.scheduler(ctx.facility, ctx.sessions, channels.build, ctx.clock, ctx.settings.link_base())
-    retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock)
+    retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock, ctx.settings.retention_records_days,
+                       ctx.settings.retention_dead_letters_days)
     records_watch.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
                            lambda alerts: broadcast_alerts(ctx, alerts))
     ctx.scheduler.start()

@@ -1,14 +1,18 @@
-"""Keeping only what may be kept: camera snapshots go when their site's `snapshot_days` are over."""
+"""Keeping only what may be kept, daily: camera snapshots past their site's `snapshot_days`, dead letters past
+`retention_dead_letters_days`, and the records (chained records with their links, care events) past
+`retention_records_days`. Each site's run is itself a link of its audit chain, saying what went."""
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.models import Snapshot
+from server.models import Alert, CareEvent, DeadLetter, Snapshot
+from server.records.chain import sites as chain_sites
+from server.records.prune import prune_site
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +26,38 @@ def purge_snapshots(sessions: sessionmaker[Session], now: datetime) -> int:
     return gone
 
 
-def schedule(jobs: BackgroundScheduler, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
-    """Purge hourly (the API already refuses an expired snapshot; this frees the space)."""
+def run(sessions: sessionmaker[Session], now: datetime, records_days: int, dead_letter_days: int) -> dict[str, dict]:
+    """One retention run over every site, a transaction per site; what each site's retention link says."""
+    cutoff = now - timedelta(days=records_days)
+    with sessions() as session:
+        names = sorted(set(chain_sites(session)) | set(session.scalars(select(Alert.site).distinct())))
+    done = {}
+    for site in names:
+        with sessions.begin() as session:
+            extra = _plain(session, site, now, cutoff, now - timedelta(days=dead_letter_days))
+            done[site] = prune_site(session, site, cutoff, now, extra)
+    with sessions.begin() as session:  # dead letters whose site could not even be read
+        session.execute(delete(DeadLetter).where(DeadLetter.site.is_(None),
+                                                 DeadLetter.received_at < now - timedelta(days=dead_letter_days)))
+    return done
+
+
+def _plain(session: Session, site: str, now: datetime, cutoff: datetime, letters_cutoff: datetime) -> dict[str, int]:
+    """The site's records that are not chained: snapshots, care events, dead letters."""
+    counts = {
+        "snapshots": session.execute(delete(Snapshot).where(Snapshot.site == site, Snapshot.expires_at <= now)),
+        "care_events": session.execute(delete(CareEvent).where(CareEvent.site == site, CareEvent.at < cutoff)),
+        "dead_letters": session.execute(delete(DeadLetter).where(DeadLetter.site == site,
+                                                                 DeadLetter.received_at < letters_cutoff)),
+    }
+    return {name: result.rowcount or 0 for name, result in counts.items()}
+
+
+def schedule(jobs: BackgroundScheduler, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+             records_days: int, dead_letter_days: int) -> None:
+    """Purge expired snapshots hourly (the API already refuses them; this frees the space) and run the whole
+    retention daily."""
     jobs.add_job(lambda: purge_snapshots(sessions, clock()), "interval", hours=1, id="purge-snapshots",
                  coalesce=True)
+    jobs.add_job(lambda: run(sessions, clock(), records_days, dead_letter_days), "interval", days=1,
+                 id="retention", coalesce=True)

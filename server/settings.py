@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     migrate: bool = Field(True, description="apply database migrations at start")
     demo: bool = Field(False, description="demo mode (set by `carewatch demo`)")
     public_url: str = Field("", description="address people open links at (default http://HOST:PORT)")
+    retention_records_days: int = Field(1827, ge=1827, description="days records are kept (drills, patrols, "
+                                        "inspections, food, alerts, care): at least 5 years, as the rules ask")
+    retention_dead_letters_days: int = Field(90, ge=1, description="days refused MQTT messages are kept")
     ack_link_hours: float = Field(24, gt=0, description="how long a one-tap acknowledge link works")
     ack_link_login: bool = Field(False, description="one-tap links ask for a login even when sent to one person")
     notify: bool = Field(True, description="send notifications (escalation) from this process")

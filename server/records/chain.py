@@ -4,6 +4,8 @@ A link holds the record's canonical JSON as it was written and `hash = SHA-256(c
 kind, ref, at, body))`. Changing a link's content breaks its hash; deleting or inserting a link breaks `seq` or
 the next link's `prev_hash`; changing the record in its own table makes it differ from its link (sources.py).
 The chain cannot tell that its newest links were cut off: the head hash printed on exports is what proves that.
+Retention removes a chain's oldest links (with their records) as a prefix and appends a `retention` link naming
+the last link removed and its hash: the chain then starts at the next link, anchored by that retention link.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from server.models import ChainEntry
 
 GENESIS = "0" * 64  # the prev_hash of a site's first link
+RETENTION = "retention"  # the kind of the link a retention run appends (body: pruned_through, anchor, ...)
 
 
 def iso(at: datetime) -> str:
@@ -74,11 +77,15 @@ class Break:
 
 
 def walk(session: Session, site: str) -> tuple[int, str, list[Break]]:
-    """Check one site's links in order: (links, head hash, breaks of the chain itself)."""
+    """Check one site's links in order: (last seq, head hash, breaks of the chain itself)."""
     prev, expected, breaks = GENESIS, 1, []
+    first = session.scalar(select(ChainEntry.seq).where(ChainEntry.site == site).order_by(ChainEntry.seq).limit(1))
+    if first is not None and first > 1 and (anchor := _anchor(session, site, first - 1)) is not None:
+        prev, expected = anchor, first  # the links before were removed by retention, which says so in a link
     for entry in _links(session, site):
         if entry.seq != expected:
-            breaks.append(Break(site, expected, f"link {expected} is missing (deleted)"))
+            gap = f"link {expected} is" if entry.seq == expected + 1 else f"links {expected}-{entry.seq - 1} are"
+            breaks.append(Break(site, expected, f"{gap} missing (deleted)"))
         elif entry.prev_hash != prev:
             breaks.append(Break(site, entry.seq, f"link {entry.seq} does not follow link {entry.seq - 1}"))
         elif link_hash(prev, site, entry.seq, entry.kind, entry.ref, entry.at, entry.body) != entry.hash:
@@ -86,6 +93,16 @@ def walk(session: Session, site: str) -> tuple[int, str, list[Break]]:
                                                  "its hash does not match its content"))
         prev, expected = entry.hash, entry.seq + 1
     return expected - 1, prev, breaks
+
+
+def _anchor(session: Session, site: str, through: int) -> str | None:
+    """The hash of link `through` as the retention run that removed it recorded it, if one did."""
+    for body in session.scalars(select(ChainEntry.body).where(ChainEntry.site == site,
+                                                              ChainEntry.kind == RETENTION)):
+        found = json.loads(body)
+        if found.get("pruned_through") == through:
+            return str(found["anchor"])
+    return None
 
 
 def _links(session: Session, site: str) -> Iterator[ChainEntry]:

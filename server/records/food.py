@@ -39,8 +39,9 @@ def keep(session: Session, site: Site, *, meal: str, dish: str, grams: float, by
         raise SampleError(f"no meal {meal!r}; meals: {', '.join(m.id for m in food.meals) or 'none in the file'}")
     if grams < food.sample_grams:
         raise SampleError(f"a sample must weigh at least {food.sample_grams:g} g, not {grams:g} g")
+    # float(): the link must hold what the column gives back (150 and 150.0 are different JSON)
     row = FoodSample(site=site.id, day=(day or site.local(at).date()).isoformat(), meal=meal, dish=dish.strip(),
-                     grams=grams, at=at, by=by, discard_due=at + food.keep)
+                     grams=float(grams), at=at, by=by, discard_due=at + food.keep)
     session.add(row)
     session.flush()
     append(session, site=site.id, kind=FOOD_SAMPLE, ref=str(row.id), at=at, body=body(row))
