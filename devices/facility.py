@@ -7,10 +7,10 @@ limits, watches), `equipment` (devices); this one puts them together.
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from devices.basics import Id, Language, Names, Strict, Window, between
 from devices.cameras import CameraSettings
@@ -18,7 +18,7 @@ from devices.durations import Duration
 from devices.duty import Digest, Escalation, Roster, Shift
 from devices.equipment import Device
 from devices.kinds import DeviceKind, RoomType, TemperatureRole, ZoneType
-from devices.records import DrillPlan, FoodSafety, InspectionTemplate, Patrols
+from devices.records import DrillPlan, Epidemic, FoodSafety, InspectionTemplate, Patrols
 from devices.thresholds import Limits, LimitsOverride, Schedules, Thresholds, TurnInterval, Watch
 
 
@@ -137,6 +137,7 @@ class Site(Strict):
     patrols: Patrols = Patrols()
     inspections: list[InspectionTemplate] = []
     food: FoodSafety = FoodSafety()
+    epidemic: Epidemic = Epidemic()
 
     @field_validator("timezone")
     @classmethod
@@ -145,6 +146,14 @@ class Site(Strict):
         if value not in _zones():
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
         return value
+
+    @model_validator(mode="after")
+    def _epidemic_references(self) -> Self:
+        """Each disinfection round names a staff member and (given as an id) a room of this site."""
+        for path, message in self.epidemic.problems({s.id for s in self.staff}, {r.id for r in self.rooms()}):
+            where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+            raise ValueError(f"epidemic{where}: {message}")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,10 +1,12 @@
-"""What a site's safety records must show and when: the fire drill plan, the patrols and their checkpoints."""
+"""What a site's safety records must show and when: the fire drill plan, the patrols and their checkpoints,
+inspections, food samples and epidemic mode."""
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from devices.basics import Id, Names, Strict, Window, between
 from devices.durations import ClockTime, Duration
@@ -104,3 +106,67 @@ class FoodSafety(Strict):
     keep: Annotated[Duration, AfterValidator(between(timedelta(hours=24), timedelta(days=14)))] = timedelta(hours=48)
     sample_within: Annotated[Duration, AfterValidator(between(timedelta(minutes=15), timedelta(hours=12)))] = (
         timedelta(hours=2))  # a meal with no sample this long after it is served raises `food_sample_missing`
+
+
+class DisinfectionRound(Strict):
+    """A disinfection round of epidemic mode: the same person disinfects the same place at the same time daily."""
+
+    id: Id
+    name: Names
+    place: Annotated[str, Field(min_length=1, max_length=64)] | Names  # a room id (checked), or {zh-CN, en} text
+    person: Id  # a staff id of the site
+    at: ClockTime
+
+
+class Epidemic(Strict):
+    """Epidemic mode (switched per site at run time; `enabled` is the state until the first switch): resident
+    health checks at fixed times each day, disinfection rounds, and a fever reading alerting."""
+
+    enabled: bool = False
+    health_checks: list[ClockTime] = [time(8), time(16)]
+    grace: Annotated[Duration, AfterValidator(between(timedelta(minutes=15), timedelta(hours=12)))] = (
+        timedelta(hours=2))  # a check time or round with nothing recorded this long after it is missed
+    fever_c: float = Field(default=37.3, ge=36.5, le=40.0)
+    disinfection: list[DisinfectionRound] = []
+
+    @field_validator("health_checks")
+    @classmethod
+    def _in_order(cls, value: list[time]) -> list[time]:
+        """The check times in the order of the day, however the file lists them."""
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _checks_and_rounds(self) -> Self:
+        """At least two distinct check times, each deadline before the next check time, unique round ids."""
+        times = self.health_checks
+        if len(times) < 2:
+            raise ValueError(f"health_checks needs at least 2 times a day (residents are checked at least "
+                             f"twice daily), not {len(times)}")
+        if len(set(times)) != len(times):
+            raise ValueError("health_checks has the same time twice")
+        gap = min(_gap(a, b) for a, b in zip(times, times[1:] + times[:1], strict=True))
+        if self.grace >= gap:
+            # Otherwise a check could count for two check times: each must be done before the next is due.
+            raise ValueError(f"grace ({self.grace}) must be shorter than the shortest gap between health "
+                             f"check times ({gap})")
+        ids = [r.id for r in self.disinfection]
+        if len(set(ids)) != len(ids):
+            raise ValueError("disinfection round ids must be unique")
+        return self
+
+    def problems(self, staff: set[str], rooms: set[str]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """Rounds naming a person not on the site's staff, or a place id that is not one of its rooms (key path
+        under `epidemic`, message)."""
+        for i, done in enumerate(self.disinfection):
+            if done.person not in staff:
+                yield ("disinfection", i, "person"), f"no staff {done.person!r} in this site"
+            if isinstance(done.place, str) and done.place not in rooms:
+                yield (("disinfection", i, "place"), f"no room {done.place!r} in this site (a place that is not a "
+                       "room is written as {zh-CN: ..., en: ...})")
+
+
+def _gap(first: time, then: time) -> timedelta:
+    """How long after one clock time the next comes (across midnight for the day's last)."""
+    day = datetime(2000, 1, 1)
+    gap = datetime.combine(day, then) - datetime.combine(day, first)
+    return gap if gap > timedelta(0) else gap + timedelta(days=1)

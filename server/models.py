@@ -369,3 +369,53 @@ class FoodSample(Base):
     discard_due: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_food_samples_site_day", "site", "day"),)
+
+
+class EpidemicSwitch(Base):
+    """A manager switched a site's epidemic mode on or off; the newest switch is the mode now."""
+
+    __tablename__ = "epidemic_switches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean)  # on (True) or off
+    reason: Mapped[str] = mapped_column(String(500))
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_epidemic_switches_site_at", "site", "at"),)
+
+
+class HealthCheck(Base):
+    """A resident's health check in epidemic mode: temperature and symptoms, by bed (ids only, never a name)."""
+
+    __tablename__ = "health_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    bed: Mapped[str] = mapped_column(String(64))
+    resident: Mapped[str | None] = mapped_column(String(64))  # the bed's care profile id when it was taken
+    temperature_c: Mapped[float] = mapped_column(Float)
+    fever: Mapped[bool] = mapped_column(Boolean)  # at or above the site's `fever_c` when it was taken
+    symptoms: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_health_checks_site_at", "site", "at"),)
+
+
+class Disinfection(Base):
+    """A disinfection round done: which round, for which day, who, when, with what."""
+
+    __tablename__ = "disinfections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    round: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))  # the round's day at the site, YYYY-MM-DD
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    agent: Mapped[str | None] = mapped_column(String(200))  # the disinfectant, e.g. "chlorine 500 mg/L"
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_disinfections_site_day", "site", "day"),)

@@ -139,6 +139,13 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         _, round_id, day = subject.split(":", 2)
         patrol = next((r for r in site.patrols.rounds if r.id == round_id), None)
         return f"{patrol.name.get(language) if patrol else round_id} · {day}"
+    if subject.startswith("health-check:"):  # `health-check:<HH:MM>:<day>` (the time holds a colon too)
+        clock, day = subject.removeprefix("health-check:").rsplit(":", 1)
+        return f"{'健康监测' if language == 'zh-CN' else 'Health checks'} {clock} · {day}"
+    if subject.startswith("disinfection:"):  # `disinfection:<round>:<day>`
+        _, round_id, day = subject.split(":", 2)
+        done = next((r for r in site.epidemic.disinfection if r.id == round_id), None)
+        return f"{done.name.get(language) if done else round_id} · {day}"
     if subject.startswith("fire-drill"):  # `fire-drill`, or `fire-drill:<shift>` when each shift drills
         shift = next((s for s in site.roster.shifts if f"fire-drill:{s.id}" == subject), None) if site.roster else None
         return f"{word('fire_drill', language)} · {shift.name.get(language)}" if shift else word("fire_drill", language)

@@ -12,13 +12,16 @@ from server.models import (
     Alert,
     AlertEvent,
     ChainEntry,
+    Disinfection,
     DrillRecord,
+    EpidemicSwitch,
     FoodSample,
+    HealthCheck,
     Inspection,
     PatrolCheckin,
     Rectification,
 )
-from server.records import drills, food, inspections, patrols
+from server.records import drills, epidemic, food, inspections, patrols
 from server.records.alert_chain import ALERT_EVENT, alert_event_body
 from server.records.chain import Break, canonical
 
@@ -40,7 +43,18 @@ def check_records(session: Session, site: str, after: int) -> list[Break]:
             + _compare(session, site, after, inspections.RECTIFICATION, "rectifications",
                        ((r.id, inspections.task_body(r)) for r in _rows(session, Rectification, site)))
             + _compare(session, site, after, food.FOOD_SAMPLE, "food_samples",
-                       ((f.id, food.body(f)) for f in _rows(session, FoodSample, site))))
+                       ((f.id, food.body(f)) for f in _rows(session, FoodSample, site)))
+            + _epidemic(session, site, after))
+
+
+def _epidemic(session: Session, site: str, after: int) -> list[Break]:
+    """Epidemic mode's records: the switches, health checks and disinfection rounds."""
+    return (_compare(session, site, after, epidemic.EPIDEMIC_MODE, "epidemic_switches",
+                     ((s.id, epidemic.switch_body(s)) for s in _rows(session, EpidemicSwitch, site)))
+            + _compare(session, site, after, epidemic.HEALTH_CHECK, "health_checks",
+                       ((c.id, epidemic.check_body(c)) for c in _rows(session, HealthCheck, site)))
+            + _compare(session, site, after, epidemic.DISINFECTION, "disinfections",
+                       ((d.id, epidemic.disinfection_body(d)) for d in _rows(session, Disinfection, site))))
 
 
 def _rows(session: Session, table: Any, site: str) -> Any:

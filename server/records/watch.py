@@ -1,5 +1,6 @@
-"""The records' periodic checks, run by the scheduler: drills falling due, missed patrol rounds, overdue
-rectifications, meals without food samples. Each is a `check(session, facility, now) -> changed alerts`."""
+"""The records' periodic checks, run by the scheduler: drills and inspections falling due, missed patrol rounds,
+overdue rectifications, meals without food samples, epidemic mode's missed health checks and disinfection rounds. Each
+is a `check(session, facility, now) -> changed alerts`."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devices.facility import Facility
 from server.models import Alert
-from server.records import calendar, food, inspections, patrols
+from server.records import calendar, epidemic, food, inspection_calendar, inspections, patrols
 
 Check = Callable[[Session, Facility, datetime], list[Alert]]
 FIRST_CHECK = timedelta(minutes=5)  # after the start: nothing on the calendar is urgent to the minute
@@ -17,7 +18,9 @@ CHECKS: tuple[tuple[str, Check, timedelta], ...] = (
     ("drill-calendar", calendar.check, timedelta(hours=1)),
     ("patrols", patrols.check, timedelta(minutes=5)),  # a missed night round is news within minutes
     ("rectifications", inspections.check, timedelta(hours=1)),
+    ("inspection-calendar", inspection_calendar.check, timedelta(hours=1)),
     ("food-samples", food.check, timedelta(minutes=5)),
+    ("epidemic", epidemic.check, timedelta(minutes=5)),
 )
 
 
