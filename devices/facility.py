@@ -155,6 +155,14 @@ class Site(Strict):
             raise ValueError(f"epidemic{where}: {message}")
         return self
 
+    @model_validator(mode="after")
+    def _hand_logged_cabinets(self) -> Self:
+        """A hand-logged cabinet's id is its alerts' subject: it must not be a device's too."""
+        taken = {d.id for d in self.devices} & {c.id for c in self.food.cabinets}
+        if taken or len({c.id for c in self.food.cabinets}) != len(self.food.cabinets):
+            raise ValueError(f"food.cabinets: ids must be unique and not a device's ({', '.join(sorted(taken))})")
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         """The site's time zone (ZoneInfo keeps its own cache; a cached property here would survive a

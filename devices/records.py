@@ -4,7 +4,7 @@ inspections, food samples and epidemic mode."""
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -98,10 +98,20 @@ class Meal(Strict):
     at: ClockTime
 
 
+class ManualCabinet(Strict):
+    """A fridge or freezer with no sensor: its temperature is read and written down by hand (site limits apply)."""
+
+    id: Id
+    name: Names
+    role: Literal["fridge", "freezer"]
+
+
 class FoodSafety(Strict):
-    """Food samples (GB 31654-2021): every dish of every meal sampled, at least `sample_grams`, kept `keep`."""
+    """Food samples (GB 31654-2021): every dish of every meal sampled, at least `sample_grams`, kept `keep`; and
+    the cabinets without a sensor whose temperatures are logged by hand."""
 
     meals: list[Meal] = []
+    cabinets: list[ManualCabinet] = []
     sample_grams: float = Field(default=125.0, gt=0, le=1000)
     keep: Annotated[Duration, AfterValidator(between(timedelta(hours=24), timedelta(days=14)))] = timedelta(hours=48)
     sample_within: Annotated[Duration, AfterValidator(between(timedelta(minutes=15), timedelta(hours=12)))] = (

@@ -419,3 +419,38 @@ class Disinfection(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_disinfections_site_day", "site", "day"),)
+
+
+class RecordPhoto(Base):
+    """A photo attached to an inspection (what was found) or a rectification task (the close-out evidence)."""
+
+    __tablename__ = "record_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(String(16))  # inspection or rectification
+    ref: Mapped[int] = mapped_column(Integer)  # the inspection's id, or the task number
+    item: Mapped[str | None] = mapped_column(String(64))  # the form's item it shows, if one
+    media_type: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))  # of `data`: the chain holds this, so a swapped photo shows
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_record_photos_record_ref", "record", "ref"),)
+
+
+class ColdReading(Base):
+    """A cabinet temperature read and written down by hand, for a fridge or freezer without a sensor."""
+
+    __tablename__ = "cold_readings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    cabinet: Mapped[str] = mapped_column(String(64))
+    temperature_c: Mapped[float] = mapped_column(Float)
+    in_range: Mapped[bool] = mapped_column(Boolean)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_cold_readings_site_cabinet_at", "site", "cabinet", "at"),)

@@ -1,19 +1,21 @@
 """Records API: fire drill records, and the audit chain's check (read by any logged-in role)."""
 
+import asyncio
 import io
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
 import segno
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
 from server.auth.users import MANAGERS
-from server.models import Inspection
-from server.records import drills, food, inspections, patrols
+from server.live import broadcast_alerts
+from server.models import Inspection, RecordPhoto
+from server.records import cold_manual, drills, food, inspections, patrols, photos
 from server.records.cold_log import as_csv, cold_log
 from server.records.district import site_summary
 from server.records.inspections import InspectionError
@@ -166,23 +168,26 @@ def record_inspection(body: InspectionIn, db: Db, ctx: Ctx, user: Actor) -> dict
 
 @router.get("/inspections")
 def list_inspections(db: Db, ctx: Ctx, user: User_, site: str | None = None) -> list[dict[str, Any]]:
-    """Inspections, newest first."""
+    """Inspections, newest first, each with its photos (id, item, when, who, url)."""
     query = select(Inspection).order_by(Inspection.at.desc())
     if site:
         query = query.where(Inspection.site == visible_site(user, site, ctx))
     else:
         query = query.where(Inspection.site.in_(visible_sites(user, ctx)))
-    return [{"id": r.id, **inspections.inspection_body(r)} for r in db.scalars(query.limit(500))]
+    rows = list(db.scalars(query.limit(500)))
+    pictures = photos.listed(db, "inspection", [r.id for r in rows])
+    return [{"id": r.id, **inspections.inspection_body(r), "photos": pictures[r.id]} for r in rows]
 
 
 @router.get("/rectifications")
 def list_rectifications(db: Db, ctx: Ctx, user: User_, site: str | None = None,
                         status_: Literal["open", "closed"] | None = Query(None, alias="status"),
                         ) -> list[dict[str, Any]]:
-    """Rectification tasks (their newest version): problem, owner, due, open or closed, evidence."""
+    """Rectification tasks (their newest version): problem, owner, due, open or closed, evidence, photos."""
     granted = set(visible_sites(user, ctx))
-    return [inspections.task_body(t) for t in inspections.tasks(db, visible_site(user, site, ctx), status_)
-            if t.site in granted]
+    found = [t for t in inspections.tasks(db, visible_site(user, site, ctx), status_) if t.site in granted]
+    pictures = photos.listed(db, "rectification", [t.task for t in found])
+    return [{**inspections.task_body(t), "photos": pictures[t.task]} for t in found]
 
 
 @router.post("/rectifications/{task}/close")
@@ -244,3 +249,82 @@ def district(db: Db, ctx: Ctx, user: User_, days: Annotated[int, Query(ge=1, le=
     chain's check."""
     now = ctx.clock()
     return [site_summary(db, ctx.facility.site_by_id[site], now, days) for site in visible_sites(user, ctx)]
+
+
+PHOTO_BODY = {"requestBody": {"required": True, "content": {"image/jpeg": {"schema": {"type": "string",
+                                                                                      "format": "binary"}},
+                                                            "image/png": {"schema": {"type": "string",
+                                                                                     "format": "binary"}}}}}
+
+
+@router.post("/inspections/{inspection}/photos", status_code=status.HTTP_201_CREATED, openapi_extra=PHOTO_BODY)
+async def inspection_photo(inspection: int, request: Request, ctx: Ctx, user: Actor,
+                           item: str | None = None) -> dict[str, Any]:
+    """Attach a photo (the request body, JPEG or PNG, at most 5 MB) to an inspection, or to one of its items
+    (`?item=`): what the inspector saw. Its SHA-256 is chained."""
+    return await _photo(request, ctx, user, "inspection", inspection, item)
+
+
+@router.post("/rectifications/{task}/photos", status_code=status.HTTP_201_CREATED, openapi_extra=PHOTO_BODY)
+async def rectification_photo(task: int, request: Request, ctx: Ctx, user: Actor) -> dict[str, Any]:
+    """Attach a photo to a rectification task: the problem, or the evidence that it is fixed."""
+    return await _photo(request, ctx, user, "rectification", task, None)
+
+
+async def _photo(request: Request, ctx: Any, user: Any, record: str, ref: int, item: str | None) -> dict[str, Any]:
+    """Read the body (refusing more than the limit without reading it all) and attach it."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > photos.MAX_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a photo may have at most "
+                                f"{photos.MAX_BYTES // (1024 * 1024)} MB")
+    return await asyncio.to_thread(_attach, ctx, user, record, ref, item, bytes(data),
+                                   request.headers.get("content-type", ""))
+
+
+def _attach(ctx: Any, user: Any, record: str, ref: int, item: str | None, data: bytes,
+            media_type: str) -> dict[str, Any]:
+    """Attach in a transaction of its own (the database is blocking: off the event loop)."""
+    with ctx.sessions.begin() as db:
+        try:
+            row = photos.attach(db, record, ref, data, media_type, by=user.username, at=ctx.clock(), item=item)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except photos.PhotoError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        visible_site(user, row.site, ctx)  # raises before the commit: nothing stored for another site
+        return {"id": row.id, **photos.body(row), "url": f"/api/v1/records/photos/{row.id}"}
+
+
+@router.get("/photos/{photo}", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def photo(photo: int, db: Db, ctx: Ctx, user: User_) -> Response:
+    """A record's photo, for anyone who may see its site."""
+    row = db.get(RecordPhoto, photo)
+    if row is None or not user.may_see(row.site):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no photo {photo}")
+    return Response(row.data, media_type=row.media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+class ColdReadingIn(BaseModel):
+    """A cabinet's temperature read by hand."""
+
+    site: str | None = None
+    cabinet: str = Field(max_length=64)
+    temperature_c: float = Field(ge=-40, le=40)
+
+
+@router.post("/cold-readings", status_code=status.HTTP_201_CREATED)
+def cold_reading(body: ColdReadingIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
+    """Write down a cabinet's temperature where no sensor reads it (`food.cabinets`); out of the site's limits it
+    raises `cold_storage` at once, back inside them clears it. It appears in the cold-storage log."""
+    found = _site(ctx, user, body.site)
+    try:
+        row, alert = cold_manual.record(db, found, body.cabinet, body.temperature_c, by=user.username,
+                                        at=ctx.clock())
+    except cold_manual.ReadingError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    db.commit()
+    if alert is not None:
+        broadcast_alerts(ctx, [alert])
+    return {"id": row.id, **cold_manual.body(row), "alert": alert.id if alert else None}

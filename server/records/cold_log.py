@@ -1,6 +1,7 @@
 """The cold-storage temperature log (GB 31654-2021 asks for it, kept by hand on paper today): for each fridge and
 freezer of a site and day, its reading at fixed times and every excursion with its alert, compiled from the
-cabinet sensors' observations and the `cold_storage` alerts."""
+cabinet sensors' observations and the `cold_storage` alerts; cabinets without a sensor from the readings staff
+wrote down (cold_manual.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from devices.facility import Site
 from devices.kinds import DeviceKind, TemperatureRole
-from server.models import Alert, Observation
+from server.models import Alert, ColdReading, Observation
+from server.records.cold_manual import limits
 
 LOG_TIMES = (time(8), time(14), time(20))  # the kitchen's fixed readings, site time
 NEAR = timedelta(minutes=30)  # a reading this close to a fixed time stands for it
@@ -30,6 +32,7 @@ class Reading:
     at: datetime | None
     temperature_c: float | None
     in_range: bool | None
+    by: str | None = None  # who wrote it down (None: the sensor)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class CabinetLog:
     max: float | None
     readings: list[Reading]
     excursions: list[dict[str, Any]]
+    source: str = "sensor"  # or "by hand"
 
 
 def cold_log(session: Session, site: Site, day: date) -> list[CabinetLog]:
@@ -58,7 +62,26 @@ def cold_log(session: Session, site: Site, day: date) -> list[CabinetLog]:
                     for t in LOG_TIMES]
         logs.append(CabinetLog(device.id, device.role.value if device.role else "", low, high, readings,
                                _excursions(session, site.id, device.id, start, end)))
-    return logs
+    return logs + [_by_hand(session, site, cabinet.id, cabinet.role, day) for cabinet in site.food.cabinets]
+
+
+def _by_hand(session: Session, site: Site, cabinet: str, role: str, day: date) -> CabinetLog:
+    """A cabinet without a sensor: the hand readings nearest the fixed times, and its excursions."""
+    start = datetime.combine(day, time(0), tzinfo=site.zone)
+    bounds = limits(site, role)
+    rows = list(session.execute(select(ColdReading.at, ColdReading.temperature_c, ColdReading.in_range,
+                                       ColdReading.by).where(
+        ColdReading.site == site.id, ColdReading.cabinet == cabinet, ColdReading.at >= start - NEAR,
+        ColdReading.at < start + timedelta(days=1) + NEAR)))
+    readings = []
+    for t in LOG_TIMES:
+        due = datetime.combine(day, t, tzinfo=site.zone)
+        near = [r for r in rows if abs(r.at - due) <= NEAR]
+        best = min(near, key=lambda r: abs(r.at - due)) if near else None
+        readings.append(Reading(due, best.at, best.temperature_c, best.in_range, best.by) if best
+                        else Reading(due, None, None, None))
+    return CabinetLog(cabinet, role, bounds.min, bounds.max, readings,
+                      _excursions(session, site.id, cabinet, start, start + timedelta(days=1)), "by hand")
 
 
 def _nearest(session: Session, site: str, device: str, due: datetime, low: float | None,

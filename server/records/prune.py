@@ -22,6 +22,7 @@ TABLES: dict[str, Any] = {
     "alert_event": AlertEvent, "drill": models.DrillRecord, "patrol_checkin": models.PatrolCheckin,
     "inspection": models.Inspection, "rectification": Rectification, "food_sample": models.FoodSample,
     "epidemic_mode": models.EpidemicSwitch, "health_check": models.HealthCheck, "disinfection": models.Disinfection,
+    "photo": models.RecordPhoto, "cold_reading": models.ColdReading,
 }
 
 

@@ -12,6 +12,7 @@ from server.models import (
     Alert,
     AlertEvent,
     ChainEntry,
+    ColdReading,
     Disinfection,
     DrillRecord,
     EpidemicSwitch,
@@ -19,9 +20,10 @@ from server.models import (
     HealthCheck,
     Inspection,
     PatrolCheckin,
+    RecordPhoto,
     Rectification,
 )
-from server.records import drills, epidemic, food, inspections, patrols
+from server.records import cold_manual, drills, epidemic, food, inspections, patrols, photos
 from server.records.alert_chain import ALERT_EVENT, alert_event_body
 from server.records.chain import Break, canonical
 
@@ -44,7 +46,11 @@ def check_records(session: Session, site: str, after: int) -> list[Break]:
                        ((r.id, inspections.task_body(r)) for r in _rows(session, Rectification, site)))
             + _compare(session, site, after, food.FOOD_SAMPLE, "food_samples",
                        ((f.id, food.body(f)) for f in _rows(session, FoodSample, site)))
-            + _epidemic(session, site, after))
+            + _epidemic(session, site, after)
+            + _compare(session, site, after, photos.PHOTO, "record_photos",
+                       ((p.id, photos.body(p)) for p in _rows(session, RecordPhoto, site)))
+            + _compare(session, site, after, cold_manual.COLD_READING, "cold_readings",
+                       ((c.id, cold_manual.body(c)) for c in _rows(session, ColdReading, site))))
 
 
 def _epidemic(session: Session, site: str, after: int) -> list[Break]:

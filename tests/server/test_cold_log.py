@@ -7,10 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy import text
+
 from devices.facility import Facility
 from server.auth.users import Role
 from server.pipeline import Pipeline
 from server.records.cold_log import as_csv, cold_log
+from server.records.cold_manual import ReadingError, record
+from server.records.verify import verify
 from tests.helpers import LiveServer
 from tests.server.conftest import Clock, envelope, message
 from tests.server.test_api import add_user
@@ -46,7 +51,9 @@ def test_the_days_log_has_fixed_readings_a_gap_and_the_excursion_with_its_alert(
     site = reference_facility.sites[0]
     with sessions() as db:
         logs = {log.device: log for log in cold_log(db, site, DAY)}
-    assert set(logs) == {"temp-raw-cabinet", "temp-cooked-cabinet", "temp-freezer"}  # not the medicine fridge
+    # Not the medicine fridge; the sample fridge has no sensor: its entries are written by hand.
+    assert set(logs) == {"temp-raw-cabinet", "temp-cooked-cabinet", "temp-freezer", "sample-fridge"}
+    assert logs["sample-fridge"].source == "by hand" and all(r.at is None for r in logs["sample-fridge"].readings)
     raw = logs["temp-raw-cabinet"]
     assert (raw.min, raw.max) == (0, 8)
     assert [(r.due, r.at, r.temperature_c, r.in_range) for r in raw.readings] == [
@@ -76,7 +83,48 @@ def test_the_api_gives_the_log_as_json_and_as_a_csv_file(server: LiveServer) -> 
         assert client.get("/api/v1/records/cold-storage", params={"day": "27.11.2026"}).status_code == 422
         assert client.get("/api/v1/records/cold-storage", params={"site": "nowhere"}).status_code == 404
     assert day.status_code == 200 and day.json()["day"] == "2026-11-27"
-    assert {c["device"] for c in day.json()["cabinets"]} == {"temp-raw-cabinet", "temp-cooked-cabinet", "temp-freezer"}
+    assert {c["device"] for c in day.json()["cabinets"]} == {"temp-raw-cabinet", "temp-cooked-cabinet", "temp-freezer",
+                                                             "sample-fridge"}
     assert sheet.headers["content-type"].startswith("text/csv")
     assert 'filename="cold-storage-' in sheet.headers["content-disposition"]
     assert sheet.text.splitlines()[0].startswith("site,day,cabinet,role,min_c,max_c,entry,time,temperature_c")
+
+
+def test_a_cabinet_without_a_sensor_is_logged_by_hand_alerts_out_of_range_and_is_chained(
+        reference_facility: Facility, sessions: Any) -> None:
+    site = reference_facility.sites[0]
+    with sessions.begin() as db:
+        record(db, site, "sample-fridge", 4, by="li", at=at(8, 10))
+        _, raised = record(db, site, "sample-fridge", 9.5, by="li", at=at(14, 25))
+        assert raised is not None and (raised.rule, raised.subject, raised.severity) == ("cold_storage",
+                                                                                         "sample-fridge", "high")
+        _, cleared = record(db, site, "sample-fridge", 5.0, by="wang", at=at(15))
+        assert cleared is not None and cleared.cleared
+        with pytest.raises(ReadingError, match="sensor cabinets log themselves"):
+            record(db, site, "temp-freezer", -20, by="li", at=at(15))
+    with sessions() as db:
+        [log] = [g for g in cold_log(db, site, DAY) if g.device == "sample-fridge"]
+        assert [(r.temperature_c, r.in_range, r.by) for r in log.readings] == [
+            (4.0, True, "li"), (9.5, False, "li"), (None, None, None)]  # 15:00 is not within 30 min of 14:00
+        assert [e["peak"] for e in log.excursions] == [9.5]
+        assert verify(db, site.id)[0].intact
+    with sessions.begin() as db:
+        db.execute(text("UPDATE cold_readings SET temperature_c = 7.5 WHERE temperature_c = 9.5"))
+    with sessions() as db:
+        [check] = verify(db, site.id)
+    assert not check.intact and "cold_readings row" in check.breaks[0].reason
+
+
+def test_hand_readings_through_the_api_refuse_an_unknown_cabinet_and_inspectors(server: LiveServer) -> None:
+    staff = add_user(server, "cook", Role.STAFF)
+    with as_user(server, staff) as client:
+        made = client.post("/api/v1/records/cold-readings", json={"cabinet": "sample-fridge", "temperature_c": 11})
+        assert made.status_code == 201 and made.json()["alert"] is not None and not made.json()["in_range"]
+        assert client.post("/api/v1/records/cold-readings", json={"cabinet": "nope",
+                                                                  "temperature_c": 4}).status_code == 422
+        assert client.post("/api/v1/records/cold-readings", json={"cabinet": "sample-fridge",
+                                                                  "temperature_c": 400}).status_code == 422
+    inspector = add_user(server, "inspector", Role.INSPECTOR)
+    with as_user(server, inspector) as client:
+        assert client.post("/api/v1/records/cold-readings", json={"cabinet": "sample-fridge",
+                                                                  "temperature_c": 4}).status_code == 403

@@ -91,3 +91,58 @@ def test_the_api_records_lists_and_closes_and_an_inspector_only_reads(server: Li
         assert client.post(f"/api/v1/records/rectifications/{task['task']}/close",
                            json={"evidence": "again"}).status_code == 409
         assert client.get("/api/v1/records/rectifications", params={"status": "open"}).json() == []
+
+
+def jpeg() -> bytes:
+    """A real little JPEG, as a phone would send (a grey square with a white bar)."""
+    import cv2
+    import numpy as np
+    picture = np.full((48, 64, 3), 90, np.uint8)
+    picture[20:28, :] = 255
+    ok, encoded = cv2.imencode(".jpg", picture)
+    assert ok
+    return encoded.tobytes()
+
+
+def test_photos_of_an_inspection_item_and_a_tasks_evidence_are_kept_and_chained(server: LiveServer) -> None:
+    officer = add_user(server, "zhou", Role.STAFF)
+    photo = jpeg()
+    with as_user(server, officer) as client:
+        made = client.post("/api/v1/records/inspections", json={"template": "hazard-daily", "results": [
+            {"item": "kitchen-off", "ok": True}, {"item": "smoking", "ok": True},
+            {"item": "doors", "ok": False, "note": "courtyard gate chained shut", "owner": "s-sun"}]}).json()
+        found = client.post(f"/api/v1/records/inspections/{made['id']}/photos", params={"item": "doors"},
+                            content=photo, headers={"Content-Type": "image/jpeg"})
+        assert found.status_code == 201, found.text
+        assert found.json()["item"] == "doors" and found.json()["bytes"] == len(photo)
+        task = made["tasks"][0]["task"]
+        evidence = client.post(f"/api/v1/records/rectifications/{task}/photos", content=photo,
+                               headers={"Content-Type": "image/jpeg"})
+        assert evidence.status_code == 201
+        # Refused, nothing stored: not an image, a wrong item, an unknown record, too big.
+        assert client.post(f"/api/v1/records/inspections/{made['id']}/photos", content=b"hello",
+                           headers={"Content-Type": "image/jpeg"}).status_code == 422
+        assert client.post(f"/api/v1/records/inspections/{made['id']}/photos", params={"item": "roof"},
+                           content=photo, headers={"Content-Type": "image/jpeg"}).status_code == 422
+        assert client.post("/api/v1/records/inspections/9999/photos", content=photo,
+                           headers={"Content-Type": "image/jpeg"}).status_code == 404
+        assert client.post(f"/api/v1/records/rectifications/{task}/photos", content=photo + bytes(6 * 1024 * 1024),
+                           headers={"Content-Type": "image/jpeg"}).status_code == 413
+        [listed] = client.get("/api/v1/records/inspections").json()
+        assert [(p["item"], p["by"]) for p in listed["photos"]] == [("doors", "zhou")]
+        [open_task] = client.get("/api/v1/records/rectifications").json()
+        assert len(open_task["photos"]) == 1
+    inspector = add_user(server, "inspector", Role.INSPECTOR)
+    with as_user(server, inspector) as client:
+        got = client.get(listed["photos"][0]["url"])
+        assert got.status_code == 200 and got.content == photo and got.headers["content-type"] == "image/jpeg"
+        assert client.post(f"/api/v1/records/rectifications/{task}/photos", content=photo,
+                           headers={"Content-Type": "image/jpeg"}).status_code == 403
+        assert client.get("/api/v1/records/chain").json()[0]["intact"]
+    with server.ctx.sessions.begin() as db:  # someone swaps the evidence photo in the database
+        db.execute(text("UPDATE record_photos SET data = :d WHERE record = 'rectification'"), {"d": photo[:-10]})
+    with as_user(server, inspector) as client:
+        [chain] = client.get("/api/v1/records/chain").json()
+    assert not chain["intact"] and "record_photos row" in chain["first_break"]["reason"]
+    with server.ctx.sessions() as db:
+        assert db.execute(text("SELECT count(*) FROM record_photos")).scalar() == 2
