@@ -1,4 +1,4 @@
-"""`carewatch` command line: demo, server, edge, sim, check, db upgrade, records verify, user add."""
+"""`carewatch` command line: demo, server, edge, sim, check, db upgrade, records verify and export, user add."""
 
 import argparse
 import getpass
@@ -6,7 +6,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 
+from devices.facility import Site
 from devices.loader import FacilityError, load_facility
 
 DEFAULT_CONFIG = "config/facility.yaml"
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                   _records_verify)
     verify.add_argument("--site", help="only this site")
     verify.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
+    _records_export_parser(records)
     user = sub.add_parser("user", help="user commands").add_subparsers(metavar="action")
     add = _add(user, "add", "add a user who can log in", _user_add)
     add.add_argument("username")
@@ -69,6 +72,23 @@ def _add(sub: argparse._SubParsersAction, name: str, help_: str,  # type: ignore
                         help=f"facility file (default: $CAREWATCH_CONFIG or {DEFAULT_CONFIG})")
     parser.set_defaults(run=run)
     return parser
+
+
+def _records_export_parser(records: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch records export`."""
+    from server.records.export_texts import COLUMNS  # the words only: the parser stays quick to build
+
+    parser = _add(records, "export", "export one kind of a site's records over a period: CSV, or a PDF report "
+                  "carrying the audit chain's head hash", _records_export)
+    parser.add_argument("--site", help="site id (default: the first site)")
+    parser.add_argument("--kind", required=True, help=", ".join(COLUMNS))
+    parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 29 days before --to)")
+    parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, included (default: today)")
+    parser.add_argument("--format", default="csv", help="csv (default) or pdf")
+    parser.add_argument("--lang", help="zh-CN or en (default: the site's language)")
+    parser.add_argument("--output", help="file to write, - for standard output (default: drills-SITE-FROM-TO.pdf "
+                        "and so on, here)")
+    parser.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
 
 
 def _demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -215,6 +235,80 @@ def _records_verify(args: argparse.Namespace) -> int:
     if not checks:
         print("no records yet")
     return 0 if all(c.intact for c in checks) else 1
+
+
+def _records_export(args: argparse.Namespace) -> int:
+    """Write an export; exit 1 on bad input or a PDF without a font, 2 when the database cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from devices.messages import utcnow
+    from server.db import make_engine, make_sessions
+    from server.records.export_fonts import FontMissing
+    from server.records.report import export_file
+    from server.settings import Settings
+
+    now = utcnow()
+    try:
+        site, start, end, language = _export_input(args, now)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    engine = make_engine(args.database_url or Settings().database_url)
+    try:
+        with make_sessions(engine)() as db:
+            content, name, _ = export_file(db, site, args.kind, start, end, fmt=args.format, language=language,
+                                           now=now)
+    except FontMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"error: cannot read the records in {engine.url.render_as_string(hide_password=True)}: "
+              f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return _write(content, args.output or name)
+
+
+def _export_input(args: argparse.Namespace, now: datetime) -> tuple[Site, date, date, str]:
+    """The site, period and language an export asks for; ValueError saying what is wrong."""
+    from server.records.export import check_kind, period
+
+    facility = load_facility(args.config)
+    site = facility.site_by_id.get(args.site or facility.sites[0].id)
+    if site is None:
+        raise ValueError(f"no site {args.site} in {args.config}; sites: {', '.join(facility.site_by_id)}")
+    check_kind(args.kind)
+    if args.format not in ("csv", "pdf"):
+        raise ValueError(f"--format {args.format}: csv or pdf")
+    if args.lang not in (None, "zh-CN", "en"):
+        raise ValueError(f"--lang {args.lang}: zh-CN or en")
+    first, last = period(site, now, _day("--from", args.start), _day("--to", args.end))
+    return site, first, last, args.lang or site.language.value
+
+
+def _day(flag: str, value: str | None) -> date | None:
+    """A day given on the command line."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise ValueError(f"{flag} {value}: give a day as YYYY-MM-DD") from None
+
+
+def _write(content: bytes, output: str) -> int:
+    """Write the file (or standard output for -) and say where."""
+    if output == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return 0
+    try:
+        with open(output, "wb") as out:
+            out.write(content)
+    except OSError as exc:
+        print(f"error: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {output} ({len(content)} bytes)")
+    return 0
 
 
 def _user_add(args: argparse.Namespace) -> int:

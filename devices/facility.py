@@ -7,10 +7,10 @@ limits, watches), `equipment` (devices); this one puts them together.
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Self
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from devices.basics import Id, Language, Names, Strict, Window, between
 from devices.cameras import CameraSettings
@@ -146,22 +146,6 @@ class Site(Strict):
         if value not in _zones():
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
         return value
-
-    @model_validator(mode="after")
-    def _epidemic_references(self) -> Self:
-        """Each disinfection round names a staff member and (given as an id) a room of this site."""
-        for path, message in self.epidemic.problems({s.id for s in self.staff}, {r.id for r in self.rooms()}):
-            where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
-            raise ValueError(f"epidemic{where}: {message}")
-        return self
-
-    @model_validator(mode="after")
-    def _hand_logged_cabinets(self) -> Self:
-        """A hand-logged cabinet's id is its alerts' subject: it must not be a device's too."""
-        taken = {d.id for d in self.devices} & {c.id for c in self.food.cabinets}
-        if taken or len({c.id for c in self.food.cabinets}) != len(self.food.cabinets):
-            raise ValueError(f"food.cabinets: ids must be unique and not a device's ({', '.join(sorted(taken))})")
-        return self
 
     @property
     def zone(self) -> ZoneInfo:

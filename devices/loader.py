@@ -164,6 +164,13 @@ def _check_site(at: tuple[PathPart, ...], site: Site, topics: Counter[str]) -> F
         for k, device_id in enumerate(watch.devices):
             if device_id not in site.device_by_id:
                 yield at + ("watches", j, "devices", k), f"no device {device_id!r} in this site"
+    staff, room_ids = {s.id for s in site.staff}, {r.id for r in rooms}
+    yield from ((at + ("epidemic", *path), message) for path, message in site.epidemic.problems(staff, room_ids))
+    taken = {d.id for d in site.devices}
+    for j, cabinet in enumerate(site.food.cabinets):  # its id is its alerts' subject: not a device's too
+        if cabinet.id in taken:
+            yield at + ("food", "cabinets", j, "id"), f"{cabinet.id!r} is a device id already"
+    yield from _duplicates(at + ("food", "cabinets"), [c.id for c in site.food.cabinets], "cabinet id")
 
 
 # Channels every site has without configuring them.

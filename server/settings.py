@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     retention_records_days: int = Field(1827, ge=1827, description="days records are kept (drills, patrols, "
                                         "inspections, food, alerts, care): at least 5 years, as the rules ask")
     retention_dead_letters_days: int = Field(90, ge=1, description="days refused MQTT messages are kept")
+    pdf_font: Path | None = Field(None, description="TrueType font (.ttf/.ttc) with Chinese glyphs for PDF reports "
+                                  "(default: the first of WenQuanYi Micro Hei, Droid Sans Fallback ... found)")
     ack_link_hours: float = Field(24, gt=0, description="how long a one-tap acknowledge link works")
     ack_link_login: bool = Field(False, description="one-tap links ask for a login even when sent to one person")
     notify: bool = Field(True, description="send notifications (escalation) from this process")

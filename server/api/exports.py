@@ -1,5 +1,53 @@
-"""Exports API (being built)."""
+"""Exports API: one kind of a site's safety records over a period, as CSV or as a PDF report that carries the
+audit chain's head hash. Any logged-in role may export (inspectors read and export), inside their site grant."""
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from server.api.deps import Ctx, Db, Lang, User_, visible_site, visible_sites
+from server.auth.tokens import Principal
+from server.context import Context
+from server.records.export import ExportError, UnknownKind, check_kind, period
+from server.records.export_fonts import FontMissing
+from server.records.report import export_file
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+
+@router.get("/export/{kind}", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}})
+def export(kind: str, db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | None = None,
+           start: Annotated[date | None, Query(alias="from", description="first day; default: `to` - 29 days")] = None,
+           end: Annotated[date | None, Query(alias="to", description="last day (included); default: today")] = None,
+           format: Literal["csv", "pdf"] = "csv") -> Response:  # noqa: A002 (the query parameter's name)
+    """drills, patrols, inspections, rectifications, food-samples, cold-storage or alerts of a site (default:
+    the first one the user may see) over at most 400 days, headers in `lang`. The PDF's footer gives the
+    site's audit chain when it was made: links, head hash, intact or not."""
+    found = ctx.facility.site_by_id[_site(user, site, ctx)]
+    now = ctx.clock()
+    try:
+        check_kind(kind)
+        first, last = period(found, now, start, end)
+        font = str(ctx.settings.pdf_font) if ctx.settings.pdf_font else None
+        content, name, media = export_file(db, found, kind, first, last, fmt=format, language=lang, now=now,
+                                           font=font)
+    except UnknownKind as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ExportError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except FontMissing as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                        "Cache-Control": "private, no-store"})
+
+
+def _site(user: Principal, site: str | None, ctx: Context) -> str:
+    """The site asked for (404 unknown, 403 not granted), else the first one the user may see."""
+    if site is not None:
+        return str(visible_site(user, site, ctx))
+    mine = visible_sites(user, ctx)
+    if not mine:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
+    return mine[0]

@@ -94,3 +94,19 @@ def test_a_profile_s_escalation_is_checked_like_the_site_s() -> None:
     assert demo.escalation.critical is not None and demo.escalation.critical.steps[1].after == timedelta(seconds=45)
     old = "          - {after: 45s, notify: supervisor, channels: [screen]}"
     assert "no channel 'pager'" in problems(with_change(old, old.replace("[screen]", "[pager]")), profile="demo")
+
+
+def test_a_records_cross_reference_names_its_own_line() -> None:
+    """A disinfection round's unknown person, and a hand-logged cabinet named like a device, each at its line."""
+    from pathlib import Path
+
+    from devices.loader import FacilityError, parse_facility
+    text = Path("config/facility.yaml").read_text(encoding="utf-8")
+    for old, new, what in [("place: dayroom, person: s-wang", "place: dayroom, person: s-nobody",
+                            "epidemic.disinfection[0].person: no staff 's-nobody'"),
+                           ("id: sample-fridge", "id: temp-freezer",
+                            "food.cabinets[0].id: 'temp-freezer' is a device id already")]:
+        line = next(n for n, row in enumerate(text.splitlines(), start=1) if old in row)
+        with pytest.raises(FacilityError) as error:
+            parse_facility(text.replace(old, new, 1), source="site.yaml")
+        assert f"site.yaml: line {line}: sites[0].{what}" in str(error.value)
