@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from carewatch import demo_records
 from carewatch.broker import EmbeddedBroker, PrivateMosquitto, free_port
 from carewatch.phone import Phone, with_phone
 from devices.facility import Facility
@@ -16,6 +17,7 @@ from devices.loader import load_facility
 
 DEMO_PROFILE = "demo"
 DEMO_LOGIN = ("admin", "carewatch-demo")
+INSPECTOR_LOGIN = ("inspector", "carewatch-demo")  # read-only: the records pages, exports, the district view
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,6 +159,9 @@ def _start_site(server: Any, app: Any, args: argparse.Namespace, facility: Facil
         if server.should_exit:
             return
         time.sleep(0.1)
+    ctx = app.state.ctx
+    demo_records.add_inspector(ctx.sessions, facility, INSPECTOR_LOGIN, ctx.clock())
+    demo_records.seed(ctx.sessions, facility, ctx.clock())
     parts.append(_edge(facility, url, protocol, data_dir, cameras=not args.no_sim))
     if not args.no_sim:
         parts.append(_sim(facility, url, protocol, args.scenario, args.tour_every))
@@ -171,6 +176,7 @@ def _banner(port: int) -> None:
   carewatch demo is running.
     monitoring screen: http://127.0.0.1:{port}/
     login:             {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}
+    safety records:    http://127.0.0.1:{port}/records  (inspector: {INSPECTOR_LOGIN[0]} / {INSPECTOR_LOGIN[1]})
     API docs:          http://127.0.0.1:{port}/docs
   The simulated facility plays a scenario (bed exit, bathroom, vitals, exit door, stove left on,
   overload, warm fridge, leak, smoke, SOS, device offline, ...) every minute or so; each alert
