@@ -28,12 +28,20 @@ class DrillPlan(Strict):
         timedelta(days=14))
 
 
+class PatrolCheck(Strict):
+    """One thing to look at on arrival at a checkpoint (stoves off, exit clear): ticked, or a hazard noted."""
+
+    id: Id
+    text: Names
+
+
 class Checkpoint(Strict):
-    """A place a patrol must reach; its QR code on the wall opens the check-in page."""
+    """A place a patrol must reach; its QR code on the wall opens the check-in page (with its checklist)."""
 
     id: Id
     name: Names
     room: Id | None = None
+    checks: list[PatrolCheck] = []
 
 
 class PatrolRound(Strict):

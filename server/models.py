@@ -314,6 +314,8 @@ class PatrolCheckin(Base):
     checkpoint: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     by: Mapped[str] = mapped_column(String(64))
+    # The checkpoint's checklist as answered: [{"check", "ok", "note"}]; None where it has none.
+    checklist: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
 
     __table_args__ = (Index("ix_patrol_checkins_site_at", "site", "at"),)
 

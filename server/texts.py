@@ -31,6 +31,7 @@ RULE_TITLES: dict[str, dict[str, str]] = {
     "drill_due": {"zh-CN": "消防演练即将到期", "en": "Fire drill due soon"},
     "drill_overdue": {"zh-CN": "消防演练已逾期", "en": "Fire drill overdue"},
     "patrol_missed": {"zh-CN": "巡查未按时完成", "en": "Patrol missed"},
+    "patrol_hazard": {"zh-CN": "巡查发现隐患", "en": "Hazard found on patrol"},
     "rectification_overdue": {"zh-CN": "整改逾期未完成", "en": "Rectification overdue"},
     "food_sample_missing": {"zh-CN": "餐次未留样", "en": "Meal without food samples"},
     "inspection_due": {"zh-CN": "检查即将到期", "en": "Inspection due soon"},

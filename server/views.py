@@ -135,6 +135,12 @@ def subject_name(site: Site | None, subject: str, language: str) -> str:
         return f"{form.name.get(language) if form else template_id} · {period}"
     if subject.startswith("rectification:"):  # `rectification:<task>`
         return f"{word('rectification', language)} #{subject.split(':', 1)[1]}"
+    if subject.startswith("patrol-check:"):  # `patrol-check:<checkpoint>:<check>`
+        _, point_id, check_id = subject.split(":", 2)
+        point = next((c for c in site.patrols.checkpoints if c.id == point_id), None)
+        check = next((k for k in point.checks if k.id == check_id), None) if point else None
+        return (f"{point.name.get(language) if point else point_id} · "
+                f"{check.text.get(language) if check else check_id}")
     if subject.startswith("patrol:"):  # `patrol:<round>:<day>`
         _, round_id, day = subject.split(":", 2)
         patrol = next((r for r in site.patrols.rounds if r.id == round_id), None)

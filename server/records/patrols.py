@@ -1,5 +1,6 @@
 """Patrols: check-ins at checkpoints (from the page a checkpoint's QR code opens), the day's rounds done or
-missed, and a `patrol_missed` alert when a round's window ends without every checkpoint checked in."""
+missed, and a `patrol_missed` alert when a round's window ends without every checkpoint checked in. A check-in
+answers its checkpoint's checklist; a hazard noted there raises `patrol_hazard` at once."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from server.models import Alert, PatrolCheckin
 from server.records.chain import append
 from server.rules.base import Raise
 
-PATROL_CHECKIN, PATROL_MISSED = "patrol_checkin", "patrol_missed"
+PATROL_CHECKIN, PATROL_MISSED, PATROL_HAZARD = "patrol_checkin", "patrol_missed", "patrol_hazard"
 LOOK_BACK = timedelta(hours=6)  # rounds that ended longer ago are history, not news (a first start stays quiet)
 
 
@@ -40,17 +41,28 @@ def genuine(key: str, site: str, checkpoint: str, given: str) -> bool:
 
 
 def body(row: PatrolCheckin) -> dict[str, Any]:
-    """What a check-in's link in the audit chain holds."""
-    return {"site": row.site, "checkpoint": row.checkpoint, "at": row.at, "by": row.by}
+    """What a check-in's link in the audit chain holds (the checklist only where there is one, so links written
+    before checklists existed still match their rows)."""
+    found = {"site": row.site, "checkpoint": row.checkpoint, "at": row.at, "by": row.by}
+    return {**found, "checklist": row.checklist} if row.checklist is not None else found
 
 
-def check_in(session: Session, site: str, checkpoint: str, by: str, at: datetime) -> PatrolCheckin:
-    """Record a check-in and chain it."""
-    row = PatrolCheckin(site=site, checkpoint=checkpoint, by=by, at=at)
+def check_in(session: Session, site: str, checkpoint: str, by: str, at: datetime,
+             checklist: list[dict[str, Any]] | None = None) -> PatrolCheckin:
+    """Record a check-in (with its checklist answered: check, ok, note) and chain it."""
+    row = PatrolCheckin(site=site, checkpoint=checkpoint, by=by, at=at, checklist=checklist or None)
     session.add(row)
     session.flush()
     append(session, site=site, kind=PATROL_CHECKIN, ref=str(row.id), at=at, body=body(row))
     return row
+
+
+def hazards(session: Session, row: PatrolCheckin) -> list[Alert]:
+    """A `patrol_hazard` (medium) for each check of the check-in that was not ok, naming what was seen."""
+    return [service.apply_raise(session, site=row.site, rule=PATROL_HAZARD, at=row.at, action=Raise(
+        f"patrol-check:{row.checkpoint}:{answer['check']}", Severity.MEDIUM, None,
+        {"checkpoint": row.checkpoint, "check": answer["check"], "note": answer.get("note"), "by": row.by}))
+        for answer in row.checklist or () if not answer["ok"]]
 
 
 @dataclass(frozen=True)

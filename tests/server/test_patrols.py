@@ -2,6 +2,7 @@
 missed-round alert once per round and day; check-in through a checkpoint's QR link on a running server, chained
 like every record."""
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -111,3 +112,25 @@ def test_a_checkpoints_qr_link_checks_in_the_logged_in_caregiver(server: LiveSer
     with server.ctx.sessions() as db:
         visits = db.execute(text("SELECT checkpoint, by FROM patrol_checkins")).all()
     assert [tuple(v) for v in visits] == [("cp-kitchen", "wang")]  # one check-in: the GETs and the forgery made none
+
+
+def test_a_checkpoints_checklist_is_kept_and_a_hazard_noted_there_alerts_at_once(server: LiveServer) -> None:
+    site = server.ctx.facility.sites[0].id
+    path = link(server.ctx.settings.signing_key(), site, "cp-kitchen")
+    add_user(server, "nurse", Role.STAFF)
+    with logged_in(server, "nurse") as client:
+        page = client.get(path)
+        assert 'name="ok-stoves-off" checked' in page.text and "灶具、燃气阀已关闭" in page.text
+        done = client.post(path, data={"ok-stoves-off": "on", "note-no-clutter": "纸箱堆在灶台旁 boxes by the stove"})
+        assert done.status_code == 200 and "已上报隐患 1 项" in done.text
+    with server.client() as manager:
+        [hazard] = [a for a in manager.get("/api/v1/alerts", params={"status": "open"}).json()
+                    if a["rule"] == "patrol_hazard"]
+    assert hazard["subject"] == "patrol-check:cp-kitchen:no-clutter" and hazard["severity"] == "medium"
+    assert hazard["details"]["note"] == "纸箱堆在灶台旁 boxes by the stove" and hazard["details"]["by"] == "nurse"
+    with server.ctx.sessions() as db:
+        [answers] = db.execute(text("SELECT checklist FROM patrol_checkins")).scalars().all()
+        [chain] = verify(db, site)
+    answers = answers if isinstance(answers, list) else json.loads(answers)
+    assert [(a["check"], a["ok"]) for a in answers] == [("stoves-off", True), ("no-clutter", False)]
+    assert chain.intact
