@@ -49,7 +49,8 @@ def _page(request: Request, ctx: Ctx, db: Db, site_id: str, checkpoint: str, key
         return _render(request, t, language, problem=t["not_allowed"], status=403)
     done, hazards = None, 0
     if act:
-        answers = _answers(point, form or {}) if point.checks else None
+        # Only a form that showed the checklist answers it (an unticked box sends nothing, a script sends nothing too).
+        answers = _answers(point, form) if point.checks and form and "checklist" in form else None
         row = patrols.check_in(db, site_id, checkpoint, user.username, ctx.clock(), answers)
         raised = patrols.hazards(db, row)
         db.commit()

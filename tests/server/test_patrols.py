@@ -121,7 +121,8 @@ def test_a_checkpoints_checklist_is_kept_and_a_hazard_noted_there_alerts_at_once
     with logged_in(server, "nurse") as client:
         page = client.get(path)
         assert 'name="ok-stoves-off" checked' in page.text and "灶具、燃气阀已关闭" in page.text
-        done = client.post(path, data={"ok-stoves-off": "on", "note-no-clutter": "纸箱堆在灶台旁 boxes by the stove"})
+        done = client.post(path, data={"checklist": "1", "ok-stoves-off": "on",
+                                       "note-no-clutter": "纸箱堆在灶台旁 boxes by the stove"})
         assert done.status_code == 200 and "已上报隐患 1 项" in done.text
     with server.client() as manager:
         [hazard] = [a for a in manager.get("/api/v1/alerts", params={"status": "open"}).json()
