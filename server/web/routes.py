@@ -16,7 +16,7 @@ from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
 from server.auth.tokens import COOKIE, Principal
 from server.auth.users import ACTORS, MANAGERS, authenticate
 from server.rules.cameras import covered_zones
-from server.suppressions import ALLOWED_SCOPES, RULE_NAMES
+from server.suppressions import ALLOWED_SCOPES, RULE_NAMES, zone_rooms
 from server.texts import rule_title
 from server.views import device_name, zone_name
 from server.web.i18n import texts
@@ -115,6 +115,7 @@ class Tile:
     place: str
     note: str = ""
     data: dict[str, str] = field(default_factory=dict)
+    room: str = ""  # the room it is in, so a drill or silence of the room can mark it
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def layout(site: Site, lang: str, t: dict[str, str]) -> dict[str, Any]:
         "zone_names": {z: zone_name(site, z, lang) for z in covered_zones(site)},
         "names": _names(site, lang, t),
         "targets": _targets(site, lang),
+        "zone_rooms": zone_rooms(site),  # a drill of a zone covers its room: the pipeline judges by room
+        "shift_names": {s.id: s.name.get(lang) for s in site.roster.shifts} if site.roster else {},
     }
 
 
@@ -183,12 +186,13 @@ def _tile(site: Site, device: Device, lang: str, t: dict[str, str]) -> Tile:
     if device.kind is DeviceKind.POWER_PLUG and device.appliance is not None:
         role = t.get(f"role_{device.appliance.role.value}", "")
         on_w = f"{site.thresholds.appliance_on_w:g}"
-        return Tile(device.id, device.kind.value, name, place, role, {"on-w": on_w})
+        return Tile(device.id, device.kind.value, name, place, role, {"on-w": on_w}, room=device.location.room)
     limits = site.limits_of(device) if device.kind is DeviceKind.TEMPERATURE_SENSOR else None
     if limits is not None:
         return Tile(device.id, device.kind.value, name, place, f"{t['limits']} {_range(limits)}",
-                    {k: f"{v:g}" for k, v in (("min", limits.min), ("max", limits.max)) if v is not None})
-    return Tile(device.id, device.kind.value, name, place)
+                    {k: f"{v:g}" for k, v in (("min", limits.min), ("max", limits.max)) if v is not None},
+                    room=device.location.room)
+    return Tile(device.id, device.kind.value, name, place, room=device.location.room)
 
 
 def _camera_tile(site: Site, camera: Device, lang: str) -> Tile:
@@ -197,7 +201,7 @@ def _camera_tile(site: Site, camera: Device, lang: str) -> Tile:
     place = room.name.get(lang) if room else camera.location.room
     zones = " · ".join(dict.fromkeys(zone_name(site, z, lang) for z in camera.sees))
     return Tile(camera.id, camera.kind.value, device_name(site, camera, lang), place, zones,
-                {"sees": " ".join(camera.sees)})
+                {"sees": " ".join(camera.sees)}, room=camera.location.room)
 
 
 def _range(limits: Limits) -> str:

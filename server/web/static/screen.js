@@ -10,10 +10,20 @@
   const ICON = { critical: "‼", high: "▲", medium: "●", low: "○" };
   const AGE_EVERY_MS = 5000;
   const RETRY_CLOSED_MS = 5000;
+  const CLOCK_EVERY_MS = 500; // a drill clock ticks each second; half that keeps it from skipping one
+  const DONE_VIEW_MS = 10 * 60 * 1000; // how long a read-only screen shows a drill's result
+  const PENDING_MS = 12 * 3600 * 1000; // after a reload, drills given the all-clear this recently ask for a record
 
   const state = { alerts: new Map(), devices: new Map(), edge: null, suppressions: [], skewMs: 0, live: false };
   const SCOPES = cfg.targets.scopes; // what each kind of suppression may cover, from the server
   const items = new Map(); // alert id -> <li>, reused so focus survives updates
+  const drills = {
+    running: new Map(), // drill (suppression) id -> suppression, as last shown: one gone missing has ended
+    alarms: new Map(), // drill id -> ids of the alerts it muted (a resolved one still counts)
+    done: new Map(), // drill id -> the panel with its result (and, for those who may act, the record form)
+    asked: false, // whether this page has looked for drills still waiting for their record
+    timer: null, // shows a drill the moment it starts
+  };
   const $ = (id) => document.getElementById(id);
 
   // ---- small helpers -------------------------------------------------------------------------
@@ -182,11 +192,13 @@
     });
     $("all-well").hidden = !state.live || sorted.length > 0;
     $("alert-count").textContent = sorted.length ? "(" + sorted.length + ")" : "";
+    countDrillAlarms();
     document.title = (sorted.length ? "(" + sorted.length + ") " : "") + t.title;
   }
 
   function putAlert(a) {
     if (!ours(a)) return;
+    noteDrillAlarm(a);
     if (a.status === "resolved") state.alerts.delete(a.id);
     else state.alerts.set(a.id, a);
   }
@@ -364,6 +376,7 @@
       .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
     $("suppression-list").replaceChildren(...live.map(suppressionNode));
     $("suppressions").hidden = live.length === 0;
+    renderDrills();
   }
 
   async function endSuppression(id) {
@@ -440,6 +453,220 @@
     });
   }
 
+  // ---- fire drills: banner, clock, all-clear, record -----------------------------------------
+
+  function runningDrills() {
+    const nowMs = now();
+    return state.suppressions.filter((x) => x.mode === "drill" && x.site === cfg.site &&
+      Date.parse(x.starts_at) <= nowMs && Date.parse(x.ends_at) > nowMs);
+  }
+
+  function drillWhere(x) {
+    return x.scope === "site" ? t.scope_site : targetName(x.scope, x.target);
+  }
+
+  // "mm:ss" (h:mm:ss past an hour): the clock and the evacuation time read alike.
+  function clockText(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const pad = (n) => String(n).padStart(2, "0");
+    const mmss = pad(Math.floor((s % 3600) / 60)) + ":" + pad(s % 60);
+    return s >= 3600 ? Math.floor(s / 3600) + ":" + mmss : mmss;
+  }
+
+  // Counted from the server's start time on the server's clock, so a reload or a second screen agrees.
+  function tickClocks() {
+    const nowMs = now();
+    document.querySelectorAll(".drill-clock[data-since]").forEach((node) => {
+      const text = clockText(nowMs - Date.parse(node.dataset.since));
+      if (node.textContent !== text) node.textContent = text;
+    });
+  }
+
+  function noteDrillAlarm(a) {
+    if (a.muted !== "drill" || a.suppression_id == null) return;
+    if (!drills.alarms.has(a.suppression_id)) drills.alarms.set(a.suppression_id, new Set());
+    drills.alarms.get(a.suppression_id).add(a.id);
+  }
+
+  function drillNode(x) {
+    const li = el("li", "drill");
+    li.dataset.drill = String(x.id);
+    const icon = el("span", "drill-icon", "⚑");
+    icon.setAttribute("aria-hidden", "true");
+    const head = joined(el("div", "drill-head"), [icon, el("strong", "drill-title", t.drill_running),
+      el("span", "drill-scenario", x.reason)], " ");
+    const where = joined(el("div", "drill-where"), [el("span", "", t.drill_where),
+      el("strong", "", drillWhere(x))], "");
+    const meta = joined(el("div", "drill-meta"), [el("span", "", fill(t.drill_started,
+      { at: shortTime(x.starts_at), by: x.author, until: shortTime(x.ends_at) })),
+    el("span", "drill-alarms")], " · ");
+    meta.lastChild.dataset.drill = String(x.id);
+    const clock = el("span", "drill-clock", clockText(now() - Date.parse(x.starts_at)));
+    clock.dataset.since = x.starts_at;
+    clock.setAttribute("role", "timer"); // a timer is not read out every second
+    clock.setAttribute("aria-label", t.drill_clock);
+    const text = el("div", "drill-text");
+    text.append(head, where, meta);
+    li.append(text, joined(el("div", "drill-time"), [el("span", "", t.drill_clock), clock], " "));
+    if (cfg.canAct) li.append(allClearButton(x));
+    return li;
+  }
+
+  function allClearButton(x) {
+    const button = el("button", "primary all-clear", "✓ " + t.all_clear);
+    button.type = "button";
+    button.addEventListener("click", () => run(button, () => endSuppression(x.id)));
+    return button;
+  }
+
+  function countDrillAlarms() {
+    document.querySelectorAll(".drill-alarms[data-drill]").forEach((node) => {
+      const seen = drills.alarms.get(Number(node.dataset.drill));
+      node.textContent = fill(t.drill_alarms, { n: seen ? seen.size : 0 });
+    });
+  }
+
+  // Tiles and rooms of a running drill carry a text tag, not only a colour. A zone's drill covers its
+  // room, as the pipeline judges the alarms.
+  function markDrillRooms(running) {
+    const rooms = new Set(running.map((x) => (x.scope === "zone" ? cfg.zoneRooms[x.target] : x.target || "*")));
+    document.querySelectorAll("[data-room]").forEach((node) => {
+      const on = rooms.has("*") || rooms.has(node.dataset.room);
+      node.classList.toggle("in-drill", on);
+      const mark = node.querySelector(".drill-mark");
+      if (on && !mark) {
+        const tag = el("span", "drill-mark");
+        tag.append(" ", el("span", "drill-tag", "⚑ " + t.in_drill));
+        if (node.matches("section")) node.querySelector("h3").append(tag); // part of the room's heading
+        else node.querySelector(".name").after(tag);
+      }
+      if (!on && mark) mark.remove();
+    });
+  }
+
+  function renderDrills() {
+    const running = runningDrills();
+    for (const id of drills.running.keys()) {
+      if (!running.some((x) => x.id === id)) drillEnded(id).catch(() => notify(t.action_failed));
+    }
+    drills.running = new Map(running.map((x) => [x.id, x]));
+    const list = $("drill-list");
+    const key = JSON.stringify(running);
+    if (list.dataset.key !== key) { // rebuilt only on a change, so a focused All-clear button keeps its focus
+      list.dataset.key = key;
+      list.replaceChildren(...running.map(drillNode));
+    }
+    markDrillRooms(running);
+    countDrillAlarms();
+    $("drills").hidden = running.length === 0 && drills.done.size === 0;
+    showWhenStarting();
+  }
+
+  // A drill just started here can look a few milliseconds ahead of our estimate of the server's clock (the
+  // snapshot's time is a little old when it arrives); show it when it starts, not at the next 5-s render.
+  function showWhenStarting() {
+    const nowMs = now();
+    const waits = state.suppressions.filter((x) => x.mode === "drill" && x.site === cfg.site)
+      .map((x) => Date.parse(x.starts_at) - nowMs).filter((ms) => ms > 0 && ms < AGE_EVERY_MS);
+    clearTimeout(drills.timer);
+    if (waits.length) drills.timer = setTimeout(renderSuppressions, Math.min(...waits) + 20);
+  }
+
+  async function drillRecords() {
+    const response = await fetch("/api/v1/records/drills?site=" + encodeURIComponent(cfg.site),
+                                 { credentials: "same-origin" });
+    if (response.status === 401) location.assign("/login");
+    return response.ok ? response.json() : [];
+  }
+
+  // A drill just ended (here or on another screen): show its measured evacuation time from its record.
+  async function drillEnded(id) {
+    if (drills.done.has(id)) return;
+    const panel = donePanel(id);
+    panel.append(el("p", "", t.drill_over));
+    const record = (await drillRecords()).find((r) => r.drill === id);
+    if (record) showDone(panel, record);
+  }
+
+  function donePanel(id) {
+    const panel = el("article", "drill-done");
+    panel.dataset.drill = String(id);
+    drills.done.set(id, panel);
+    $("drill-done").append(panel);
+    $("drills").hidden = false;
+    return panel;
+  }
+
+  function dropDone(id) {
+    const panel = drills.done.get(id);
+    if (panel) panel.remove();
+    drills.done.delete(id);
+    renderDrills();
+  }
+
+  function showDone(panel, r) {
+    const evacuation = r.evacuation_s == null ? el("span", "", t.drill_no_all_clear)
+      : joined(el("span"), [el("span", "", t.drill_evacuation),
+        el("strong", "drill-evacuation", clockText(r.evacuation_s * 1000))], " ");
+    const facts = [evacuation, el("span", "", drillWhere(r))];
+    if (r.shift) facts.push(el("span", "", t.drill_shift + " " + (cfg.shiftNames[r.shift] || r.shift)));
+    facts.push(el("span", "", fill(t.drill_alarms, { n: r.alarms.length })));
+    panel.replaceChildren(el("h3", "", "✓ " + t.drill_over + " · " + r.scenario),
+      joined(el("p", "drill-facts"), facts, " · "));
+    if (cfg.canAct) panel.append(drillForm(r));
+    else setTimeout(() => dropDone(r.drill), DONE_VIEW_MS);
+  }
+
+  function drillForm(r) {
+    const form = $("drill-form-template").content.firstElementChild.cloneNode(true);
+    form.elements.participants.value = r.participants.join(", ");
+    form.elements.residents_evacuated.value = r.residents_evacuated ?? "";
+    form.elements.problems.value = r.problems || "";
+    form.querySelector('[data-action="later"]').addEventListener("click", () => dropDone(r.drill));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      run(form.querySelector('button[type="submit"]'), () => saveDrill(r.drill, form));
+    });
+    return form;
+  }
+
+  // Names as people type them: commas (also Chinese ones) or one per line.
+  function names(text) {
+    return text.split(/[,，、;；\n]/).map((x) => x.trim()).filter(Boolean);
+  }
+
+  async function saveDrill(id, form) {
+    const count = form.elements.residents_evacuated.value;
+    const body = { participants: names(form.elements.participants.value),
+                   residents_evacuated: count === "" ? null : Number(count),
+                   problems: form.elements.problems.value.trim() || null };
+    const response = await fetch("/api/v1/records/drills/" + encodeURIComponent(id), {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (response.status === 401) return location.assign("/login");
+    if (!response.ok) return notify(await reason(response));
+    const saved = await response.json();
+    const close = el("button", "", t.close);
+    close.type = "button";
+    close.addEventListener("click", () => dropDone(id));
+    const said = el("p", "drill-saved", "✓ " + t.drill_saved + " · " + [saved.participants.join(", "),
+      t.drill_evacuated + " " + (saved.residents_evacuated ?? "–"), saved.problems].filter(Boolean).join(" · "));
+    said.setAttribute("role", "status");
+    form.replaceWith(said, close);
+    close.focus();
+  }
+
+  // After a reload, drills given the all-clear lately with nothing recorded yet still ask for their record.
+  async function askPendingRecords() {
+    const nowMs = now();
+    for (const r of await drillRecords()) {
+      const recent = r.all_clear_at && nowMs - Date.parse(r.all_clear_at) < PENDING_MS;
+      const empty = !r.participants.length && r.residents_evacuated == null && !r.problems;
+      if (recent && empty && !drills.done.has(r.drill)) showDone(donePanel(r.drill), r);
+    }
+  }
+
   // ---- live stream ---------------------------------------------------------------------------
 
   function applySnapshot(snap) {
@@ -449,6 +676,11 @@
     state.devices = new Map(snap.devices.filter(ours).map((d) => [d.device, d]));
     state.edge = snap.edges.find(ours) || null;
     state.suppressions = snap.suppressions || [];
+    state.alerts.forEach(noteDrillAlarm);
+    if (cfg.canAct && !drills.asked) { // once a page, not after every reconnect
+      drills.asked = true;
+      askPendingRecords().catch(() => notify(t.action_failed));
+    }
     setLive(true);
     renderAlerts();
     renderAllDevices();
@@ -603,5 +835,6 @@
     tickAges();
     renderSuppressions();
   }, AGE_EVERY_MS);
+  setInterval(tickClocks, CLOCK_EVERY_MS);
   connect();
 })();
