@@ -11,11 +11,13 @@ from sqlalchemy import select
 from devices.kinds import DeviceKind
 from devices.messages import Reading
 from server import suppressions
+from server.alerts import service
+from server.alerts.service import Resolution, Status
 from server.api.deps import Actor, Ctx, Db, User_
 from server.auth.users import MANAGERS
 from server.duty import latest_changes, on_duty
-from server.live import broadcast_suppressions
-from server.models import CareEvent, Suppression
+from server.live import broadcast_alerts, broadcast_suppressions
+from server.models import Alert, CareEvent, Suppression
 from server.records import drills
 from server.rules.base import Obs
 from server.suppressions import RULE_NAMES, Mode, Scope, SuppressionError
@@ -121,17 +123,28 @@ def end_suppression(suppression_id: int, db: Db, ctx: Ctx, user: Actor) -> Suppr
     existing = db.get(Suppression, suppression_id)
     if existing is not None and existing.mode == Mode.MAINTENANCE and user.role not in MANAGERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only managers end maintenance")
+    closed: list[Alert] = []
     try:
         row = suppressions.end(db, suppression_id, actor=user.username, at=ctx.clock())
         if row.mode == Mode.DRILL:  # ending a drill early is its all-clear: the evacuation time stops
             drills.all_clear(db, row, ctx.clock(), user.username)
+            closed = _close_drill_alarms(db, row, user.username, ctx.clock())
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no suppression {suppression_id}") from None
     except SuppressionError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     db.commit()
     _changed(ctx)
+    broadcast_alerts(ctx, closed)
     return row
+
+
+def _close_drill_alarms(db: Db, drill: Suppression, actor: str, at: datetime) -> list[Alert]:
+    """The all-clear resolves the alarms the drill muted (reason: drill); they stay listed in its record."""
+    muted = db.scalars(select(Alert).where(Alert.suppression_id == drill.id, Alert.muted == "drill",
+                                           Alert.status != Status.RESOLVED))
+    return [service.resolve(db, alert.id, actor=actor, at=at, resolution=Resolution.DRILL, note="all clear")
+            for alert in muted]
 
 
 @router.post("/beds/{bed}/turns", response_model=TurnOut, status_code=status.HTTP_201_CREATED)

@@ -43,13 +43,14 @@ class DrillIn(BaseModel):
 
 
 @router.get("/drills")
-def list_drills(db: Db, ctx: Ctx, user: User_, site: str | None = None) -> list[dict[str, Any]]:
+def list_drills(db: Db, ctx: Ctx, user: User_, site: str | None = None,
+                drill: int | None = None) -> list[dict[str, Any]]:
     """Fire drills, newest first: the newest version of each record (scenario, where, shift, who started it,
     all-clear, evacuation time in seconds, participants, residents evacuated, problems) and the alarms the
-    sensors raised during it."""
+    sensors raised during it; `?drill=` for one drill (the suppression's id)."""
     granted = set(visible_sites(user, ctx))
     return [view.as_dict() for view in drills.drills(db, visible_site(user, site, ctx))
-            if view.record.site in granted]
+            if view.record.site in granted and drill in (None, view.record.drill)]
 
 
 @router.post("/drills/{drill}")

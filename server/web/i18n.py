@@ -10,6 +10,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "username": {"zh-CN": "用户名", "en": "Username"},
     "password": {"zh-CN": "密码", "en": "Password"},
     "login_failed": {"zh-CN": "用户名或密码错误", "en": "Wrong username or password"},
+    "records": {"zh-CN": "安全记录", "en": "Safety records"},
     "language": {"zh-CN": "语言", "en": "Language"},
     "signed_in_as": {"zh-CN": "当前用户", "en": "Signed in as"},
     "read_only": {"zh-CN": "只读", "en": "read only"},

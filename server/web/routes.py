@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -62,7 +63,7 @@ def login(request: Request, ctx: Ctx, db: Db, username: Annotated[str, Form()],
     """Check the password, set the session cookie, go to the screen (or back to the page that asked)."""
     user = authenticate(db, username, password)
     if user is None:
-        return RedirectResponse("/login?error=1", status_code=303)
+        return RedirectResponse(f"/login?error=1&next={quote(_local(next), safe='/')}", status_code=303)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(COOKIE, ctx.signer.issue(Principal(user.username, user.role)),
                         max_age=int(ctx.signer.max_age_s), httponly=True, samesite="lax",

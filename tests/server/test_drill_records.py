@@ -37,8 +37,12 @@ def test_a_drill_is_recorded_with_its_evacuation_time_its_alarms_and_new_version
             "participants": ["s-wang", "s-li"], "residents_evacuated": 7, "problems": "east exit blocked by a trolley"})
         assert recorded.status_code == 200, recorded.text
         [view] = client.get("/api/v1/records/drills").json()
+        assert client.get("/api/v1/records/drills", params={"drill": drill["id"] + 1}).json() == []
         chain = client.get("/api/v1/records/chain").json()
+        after = client.get(f"/api/v1/alerts/{alarm['id']}").json()
     assert view == recorded.json()
+    # The all-clear closed the drill's alarm as a drill: nobody has to resolve it by hand.
+    assert (after["status"], after["resolution"], after["resolved_by"]) == ("resolved", "drill", "nurse")
     assert (view["version"], view["versions"], view["participants"], view["residents_evacuated"],
             view["problems"], view["recorded_by"]) == (3, 3, ["s-wang", "s-li"], 7, "east exit blocked by a trolley",
                                                       "nurse")

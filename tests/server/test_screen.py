@@ -176,3 +176,16 @@ def test_demo_mode_says_the_facility_is_simulated(unique_site_file: Path, sqlite
 def test_no_demo_note_in_production(client: TestClient) -> None:
     log_in(client, ADMIN)
     assert 'class="demo-note"' not in client.get("/?lang=en").text
+
+
+def test_a_wrong_password_keeps_the_page_that_asked_for_the_login(client: TestClient) -> None:
+    """A caregiver who mistypes on a checkpoint's page lands back on it after the second try, not on the screen."""
+    target = "/patrol/hq/cp-kitchen?k=abc"
+    again = client.post("/login", data={"username": ADMIN[0], "password": "typo", "next": target},
+                        follow_redirects=False)
+    assert again.status_code == 303 and "error=1" in again.headers["location"]
+    form = client.get(again.headers["location"])
+    assert 'name="next" value="/patrol/hq/cp-kitchen?k=abc"' in form.text
+    done = client.post("/login", data={"username": ADMIN[0], "password": ADMIN[1], "next": target},
+                       follow_redirects=False)
+    assert done.headers["location"] == target
