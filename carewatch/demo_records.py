@@ -1,6 +1,6 @@
 """The demo's paperwork: at its first start, the records a home would already hold (a fire drill two months ago,
-each inspection form's last two periods, yesterday's and today's patrol rounds and food samples, the sample
-fridge's readings), written in time order as staff would have, so the records pages, the district view, the
+each inspection form's last two periods, 30 days of patrol rounds, yesterday's and today's food samples, the
+sample fridge's readings), written in time order as staff would have, so the records pages, the district view, the
 exports and `records verify` have something true to show and the calendar is not overdue from the first minute."""
 
 from collections.abc import Callable
@@ -17,6 +17,7 @@ from server.records.inspection_calendar import period_of
 from server.suppressions import Mode, Scope, create
 
 Step = tuple[datetime, Callable[[Session], object]]
+PATROL_DAYS = 30  # the district view looks back this far
 
 
 def add_inspector(sessions: sessionmaker[Session], facility: Facility, login: tuple[str, str], now: datetime) -> None:
@@ -85,11 +86,14 @@ def _inspections(site: Site, now: datetime) -> list[Step]:
 
 
 def _rounds(site: Site, now: datetime) -> list[Step]:
-    """Yesterday's and today's patrol rounds: every checkpoint reached in its window, where the window began."""
+    """The last 30 days' patrol rounds: every checkpoint reached in its window, where the window began; except
+    one night round five days ago, when nobody went (the district view shows it missed)."""
     steps: list[Step] = []
     today = site.local(now).date()
-    for day in (today - timedelta(days=1), today):
-        for patrol in site.patrols.rounds:
+    for day in (today - timedelta(days=n) for n in range(PATROL_DAYS, -1, -1)):
+        for k, patrol in enumerate(site.patrols.rounds):
+            if day == today - timedelta(days=5) and k == len(site.patrols.rounds) - 1:
+                continue
             starts, _ = patrols.window(site, patrol, day)
             for n, checkpoint in enumerate(patrol.checkpoints):
                 at = starts + timedelta(minutes=5 + 4 * n)

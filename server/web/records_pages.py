@@ -40,6 +40,7 @@ def records_page(request: Request, ctx: Ctx, db: Db, lang: Lang, site: str | Non
         "rounds": [r.as_dict(lang) for r in patrols.day_status(db, found, today, now)],
         "meals": _meals(db, found, today, lang), "drills": [v.as_dict() for v in drills.drills(db, found.id)[:RECENT]],
         "tasks": [inspections.task_body(t) for t in inspections.tasks(db, found.id, "open")],
+        "names": {s.id: s.name.get(lang) for s in found.staff},
         "now": now, "export_kinds": EXPORT_KINDS, "export_from": (today - timedelta(days=30)).isoformat(),
         "export_to": today.isoformat(), "local": lambda at: found.local(at).strftime("%Y-%m-%d %H:%M") if at else "—",
     })

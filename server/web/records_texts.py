@@ -35,7 +35,7 @@ RECORDS_TEXTS: dict[str, dict[str, str]] = {
     "state_overdue": {"zh-CN": "已逾期", "en": "Overdue"},
     "state_done": {"zh-CN": "已完成", "en": "Done"},
     "state_missed": {"zh-CN": "未完成", "en": "Missed"},
-    "state_pending": {"zh-CN": "进行中", "en": "Pending"},
+    "state_pending": {"zh-CN": "待完成", "en": "Pending"},
     "state_before_records": {"zh-CN": "启用前", "en": "Before records began"},
     "form": {"zh-CN": "检查表", "en": "Form"},
     "period": {"zh-CN": "周期", "en": "Period"},
