@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from devices.facility import Site
 from devices.loader import FacilityError, load_facility
@@ -218,10 +219,7 @@ def _records_verify(args: argparse.Namespace) -> int:
         with make_sessions(engine)() as db:
             checks = verify(db, args.site)
     except SQLAlchemyError as exc:
-        # No tables (a wrong URL, a database never upgraded), no server: say so, not a traceback.
-        print(f"error: cannot read the records in {engine.url.render_as_string(hide_password=True)}: "
-              f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return _unreadable(engine, exc)
     finally:
         engine.dispose()
     for check in checks:
@@ -235,6 +233,13 @@ def _records_verify(args: argparse.Namespace) -> int:
     if not checks:
         print("no records yet")
     return 0 if all(c.intact for c in checks) else 1
+
+
+def _unreadable(engine: Any, exc: Exception) -> int:
+    """No tables (a wrong URL, a database never upgraded), no server: say so, not a traceback; exit 2."""
+    print(f"error: cannot read the records in {engine.url.render_as_string(hide_password=True)}: "
+          f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}", file=sys.stderr)
+    return 2
 
 
 def _records_export(args: argparse.Namespace) -> int:
@@ -262,9 +267,7 @@ def _records_export(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
-        print(f"error: cannot read the records in {engine.url.render_as_string(hide_password=True)}: "
-              f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return _unreadable(engine, exc)
     finally:
         engine.dispose()
     return _write(content, args.output or name)

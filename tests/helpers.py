@@ -1,6 +1,7 @@
 """Test helpers: a live server on a free port, polling instead of sleeping, an MQTT listener."""
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -153,3 +154,28 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         self.received.append(envelope)
         return "250 OK"
+
+
+def add_second_site(facility_file: Path) -> None:
+    """Copy the file's one site under another id (its id + "b", device topics prefixed "b-"): another home of
+    the same district."""
+    body = facility_file.read_text(encoding="utf-8")
+    head, rest = body.split("sites:\n", 1)
+    block, tail = rest.split("\nprofiles:", 1)
+    first = re.search(r"  - id: (\S+)", block)
+    assert first is not None
+    other = re.sub(r"topic: (\S+?)([,}\n])", r"topic: b-\1\2",
+                   block.replace(f"  - id: {first.group(1)}\n", f"  - id: {first.group(1)}b\n", 1))
+    facility_file.write_text(f"{head}sites:\n{block}\n{other}\nprofiles:{tail}", encoding="utf-8")
+
+
+def login_token(live: "LiveServer", username: str, role: Any, sites: list[str] | None = None,
+                password: str = "password-123") -> str:
+    """Create a user (granted `sites`, or every site) and return a bearer token for it."""
+    from devices.messages import utcnow
+    from server.auth.users import create_user
+
+    with live.ctx.sessions.begin() as db:
+        create_user(db, username=username, password=password, role=role, at=utcnow(), sites=sites)
+    response = httpx.post(f"{live.url}/api/v1/auth/token", data={"username": username, "password": password})
+    return str(response.json()["access_token"])

@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+from devices import mqtt as cw_mqtt
+from devices.loader import load_facility
 from tests.conftest import ROOT, missing
+from tests.helpers import publisher, server_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,3 +42,23 @@ def artifacts() -> Path:
     """Where screenshots go (gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def site_id(unique_site_file: Path) -> str:
+    """The test's own site id (a fresh one per test: tests sharing one broker never see each other)."""
+    return load_facility(unique_site_file).site().id
+
+
+@pytest.fixture
+def settings(unique_site_file: Path, sqlite_url: str, broker: Any) -> Any:
+    """A live server's settings for that site, on SQLite and the test broker."""
+    return server_settings(unique_site_file, sqlite_url, broker)
+
+
+@pytest.fixture
+def mqtt_out(broker: Any) -> Iterator[Any]:
+    """A client that publishes as the site's edge."""
+    client = publisher(broker)
+    yield client
+    cw_mqtt.stop(client)

@@ -1,7 +1,6 @@
 """A fire drill end to end in a real Chromium: started from the screen, its banner and clock, a sensor alarm in
 its zone muted as a drill, the all-clear, the leader's record, and the record as the API (and inspectors) read it."""
 
-import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,22 +9,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.conftest import CI
-
-try:
-    from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-except ImportError:
-    if CI:
-        raise  # on CI nothing may skip silently
-    pytest.skip("the playwright Python package is not installed", allow_module_level=True)
-
-from devices import mqtt as cw_mqtt
-from devices import topics
-from devices.loader import load_facility
-from devices.messages import Envelope, Reading, new_id, to_json, utcnow
+from devices.messages import utcnow
 from server.auth.users import Role, create_user
 from server.web.i18n import texts
-from tests.helpers import LiveServer, live_server, publisher, server_settings
+from tests.browser.pw import Browser, BrowserContext, Locator, Page, expect, log_in, observe
+from tests.helpers import LiveServer, live_server
 
 pytestmark = pytest.mark.mqtt
 
@@ -36,17 +24,6 @@ INSPECTOR = ("inspector1", "inspector-pass-1")
 SCENARIO = "Kitchen fire at lunch, evacuate the kitchen"
 CLOCK = re.compile(r"^\d\d:\d\d$")
 EN, ZH = texts("en"), texts("zh-CN")
-_seq = itertools.count(1)
-
-
-@pytest.fixture
-def site_id(unique_site_file: Path) -> str:
-    return load_facility(unique_site_file).site().id
-
-
-@pytest.fixture
-def settings(unique_site_file: Path, sqlite_url: str, broker: Any) -> Any:
-    return server_settings(unique_site_file, sqlite_url, broker)
 
 
 @pytest.fixture
@@ -59,33 +36,9 @@ def server(settings: Any) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture
-def mqtt_out(broker: Any) -> Iterator[mqtt.Client]:
-    client = publisher(broker)
-    yield client
-    cw_mqtt.stop(client)
-
-
 def new_context(chromium: Browser, settings: Any) -> BrowserContext:
     """A browser context of its own (own cookies), as a second screen in the building would be."""
     return chromium.new_context(base_url=f"http://127.0.0.1:{settings.port}", viewport={"width": 1400, "height": 1000})
-
-
-def log_in(page: Page, user: tuple[str, str], lang: str) -> None:
-    """Pick the language, log in through the form, wait for the first snapshot."""
-    page.goto(f"/lang/{lang}")
-    page.get_by_label(texts(lang)["username"]).fill(user[0])
-    page.get_by_label(texts(lang)["password"]).fill(user[1])
-    page.get_by_role("button", name=texts(lang)["login"]).click()
-    page.wait_for_url("**/")
-    expect(page.locator("#screen")).to_have_attribute("aria-busy", "false")
-
-
-def observe(client: mqtt.Client, site: str, device: str, kind: str, **fields: Any) -> None:
-    """Publish one observation as the site's edge would."""
-    envelope = Envelope(id=new_id(), site=site, device=device, kind=kind, at=utcnow(), seq=next(_seq),
-                        data=Reading(**fields))
-    client.publish(topics.observation(site, device), to_json(envelope), qos=1).wait_for_publish(5)
 
 
 def start_drill(page: Page, zone: str, scenario: str) -> None:

@@ -13,20 +13,12 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import CI
-
-try:
-    from playwright.sync_api import Browser, BrowserContext, Page, expect
-except ImportError:
-    if CI:
-        raise  # on CI nothing may skip silently
-    pytest.skip("the playwright Python package is not installed", allow_module_level=True)
-
 from devices.facility import Site
 from devices.loader import load_facility
 from devices.messages import utcnow
 from server.auth.users import Role, create_user
 from server.web.i18n import texts
+from tests.browser.pw import Browser, BrowserContext, Page, expect
 from tests.helpers import LiveServer, live_server, server_settings, wait_until
 
 pytestmark = pytest.mark.mqtt

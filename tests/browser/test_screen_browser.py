@@ -1,6 +1,5 @@
 """The screen in a real Chromium: live alerts from a real broker, acknowledge, resolve, reconnect."""
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,53 +7,25 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.conftest import CI
-
-try:
-    from playwright.sync_api import Browser, Locator, Page, expect
-except ImportError:
-    if CI:
-        raise  # on CI nothing may skip silently
-    pytest.skip("the playwright Python package is not installed", allow_module_level=True)
-
 from devices import mqtt as cw_mqtt
-from devices import topics
-from devices.loader import load_facility
-from devices.messages import Envelope, Reading, new_id, to_json, utcnow
+from devices.messages import utcnow
 from server.alerts import service
 from server.alerts.service import Resolution
 from server.auth.users import Role, create_user
 from server.web.i18n import texts
-from tests.helpers import ADMIN, LiveServer, live_server, publisher, server_settings, wait_until
+from tests.browser.pw import Browser, Locator, Page, expect, log_in, observe
+from tests.helpers import ADMIN, LiveServer, live_server, publisher, wait_until
 
 pytestmark = pytest.mark.mqtt
 
 LIVE_MS = 3000  # "within a couple of seconds"
 INSPECTOR = ("inspector1", "inspector-pass-1")
-_seq = itertools.count(1)
-
-
-@pytest.fixture
-def site_id(unique_site_file: Path) -> str:
-    return load_facility(unique_site_file).site().id
-
-
-@pytest.fixture
-def settings(unique_site_file: Path, sqlite_url: str, broker: Any) -> Any:
-    return server_settings(unique_site_file, sqlite_url, broker)
 
 
 @pytest.fixture
 def server(settings: Any) -> Iterator[LiveServer]:
     with live_server(settings) as live:
         yield live
-
-
-@pytest.fixture
-def mqtt_out(broker: Any) -> Iterator[mqtt.Client]:
-    client = publisher(broker)
-    yield client
-    cw_mqtt.stop(client)
 
 
 @pytest.fixture
@@ -65,23 +36,6 @@ def page(chromium: Browser, settings: Any) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def observe(client: mqtt.Client, site: str, device: str, kind: str, **fields: Any) -> None:
-    """Publish one observation as the site's edge would."""
-    envelope = Envelope(id=new_id(), site=site, device=device, kind=kind, at=utcnow(), seq=next(_seq),
-                        data=Reading(**fields))
-    client.publish(topics.observation(site, device), to_json(envelope), qos=1).wait_for_publish(5)
-
-
-def log_in(page: Page, user: tuple[str, str], lang: str = "en") -> None:
-    """Pick the language, log in through the form, wait for the first snapshot."""
-    page.goto(f"/lang/{lang}")
-    page.get_by_label(texts(lang)["username"]).fill(user[0])
-    page.get_by_label(texts(lang)["password"]).fill(user[1])
-    page.get_by_role("button", name=texts(lang)["login"]).click()
-    page.wait_for_url("**/")
-    expect(page.locator("#screen")).to_have_attribute("aria-busy", "false")
 
 
 def alert_items(page: Page) -> Locator:

@@ -7,7 +7,6 @@ chain's head hash; the site grant holds; bad input is refused; the CLI writes th
 import codecs
 import csv
 import io
-import re
 import shutil
 import subprocess
 import sys
@@ -22,14 +21,14 @@ import pytest
 from PIL import Image
 
 from devices import topics
-from devices.messages import Envelope, Reading, new_id, to_json, utcnow
-from server.auth.users import Role, create_user
+from devices.messages import Envelope, Reading, new_id, to_json
+from server.auth.users import Role
 from server.ingest import Message
 from server.pipeline import Pipeline
 from server.records import export_fonts
 from server.records.patrols import link
 from tests.conftest import ROOT, Broker, missing
-from tests.helpers import LiveServer, live_server, server_settings
+from tests.helpers import LiveServer, add_second_site, live_server, login_token, server_settings
 from tests.server.conftest import Clock
 from tests.server.test_care_api import as_user
 from tests.server.test_patrols import logged_in
@@ -47,14 +46,7 @@ def at(hour: int, minute: int = 0, day: int = 27) -> datetime:
 @pytest.fixture
 def live(unique_site_file: Path, db_url: str, broker: Broker, clock: Clock) -> Iterator[LiveServer]:
     """The reference facility twice (its site and a copy: another home), on the test's clock and database."""
-    body = unique_site_file.read_text(encoding="utf-8")
-    head, rest = body.split("sites:\n", 1)
-    block, tail = rest.split("\nprofiles:", 1)
-    first = re.search(r"  - id: (\S+)", block)
-    assert first is not None
-    other = re.sub(r"topic: (\S+?)([,}\n])", r"topic: b-\1\2",
-                   block.replace(f"  - id: {first.group(1)}\n", f"  - id: {first.group(1)}b\n", 1))
-    unique_site_file.write_text(f"{head}sites:\n{block}\n{other}\nprofiles:{tail}", encoding="utf-8")
+    add_second_site(unique_site_file)
     clock.now = at(7)
     # No ingest: nothing ticks behind the test's back (silent devices going offline would be alerts and links
     # of the chain too); the one observation the test needs goes through a pipeline of its own.
@@ -66,10 +58,7 @@ def live(unique_site_file: Path, db_url: str, broker: Broker, clock: Clock) -> I
 
 def token(live: LiveServer, username: str, role: Role, sites: list[str] | None = None) -> str:
     """Create a user (granted `sites`, or every site) and log in."""
-    with live.ctx.sessions.begin() as db:
-        create_user(db, username=username, password=PASSWORD, role=role, at=utcnow(), sites=sites)
-    response = httpx.post(f"{live.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    return str(response.json()["access_token"])
+    return login_token(live, username, role, sites, PASSWORD)
 
 
 def ok(response: httpx.Response) -> Any:

@@ -9,11 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from devices.messages import utcnow
 from server.auth.tokens import COOKIE
-from server.auth.users import Role, create_user
+from server.auth.users import Role
 from tests.conftest import Broker
-from tests.helpers import LiveServer, live_server, server_settings
+from tests.helpers import LiveServer, add_second_site, live_server, login_token, server_settings
 from tests.server.test_care_api import as_user
 
 PASSWORD = "password-123"
@@ -22,24 +21,14 @@ PASSWORD = "password-123"
 @pytest.fixture
 def two_sites(unique_site_file: Path, sqlite_url: str, broker: Broker) -> Iterator[LiveServer]:
     """The reference facility twice: its own site and a copy under another id (another home of the district)."""
-    body = unique_site_file.read_text(encoding="utf-8")
-    head, sites_and_rest = body.split("sites:\n", 1)
-    site_block, rest = sites_and_rest.split("\nprofiles:", 1)
-    first = re.search(r"  - id: (\S+)", site_block)
-    assert first is not None
-    other = re.sub(r"topic: (\S+?)([,}\n])", r"topic: b-\1\2", site_block.replace(
-        f"  - id: {first.group(1)}\n", f"  - id: {first.group(1)}b\n", 1))
-    unique_site_file.write_text(f"{head}sites:\n{site_block}\n{other}\nprofiles:{rest}", encoding="utf-8")
+    add_second_site(unique_site_file)
     with live_server(server_settings(unique_site_file, sqlite_url, broker)) as live:
         yield live
 
 
 def login(live: LiveServer, username: str, role: Role, sites: list[str] | None = None) -> str:
     """Create a user (granted `sites`, or every site) and return a bearer token."""
-    with live.ctx.sessions.begin() as db:
-        create_user(db, username=username, password=PASSWORD, role=role, at=utcnow(), sites=sites)
-    response = httpx.post(f"{live.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    return str(response.json()["access_token"])
+    return login_token(live, username, role, sites, PASSWORD)
 
 
 def browsing(live: LiveServer, token: str) -> httpx.Client:
