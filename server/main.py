@@ -29,7 +29,7 @@ from server.live import broadcast_alerts, on_changes
 from server.pipeline import Pipeline
 from server.records import watch as records_watch
 from server.settings import Settings
-from server.web import ack, patrol, records_pages
+from server.web import ack, manager, patrol, records_pages, residents
 from server.web import figures as figures_page
 from server.web import roster as roster_page
 from server.web import routes as web
@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     app.state.ctx = ctx
     for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
                    figures.router, ops.router, records.router, exports.router, epidemic.router, web.router,
-                   ack.router, roster_page.router, figures_page.router, patrol.router, records_pages.router):
+                   ack.router, roster_page.router, figures_page.router, patrol.router, records_pages.router,
+                   residents.router, manager.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
