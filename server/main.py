@@ -17,6 +17,7 @@ from devices.messages import utcnow
 from server import __doc__ as about
 from server import digest, retention
 from server.api import alerts, auth, cameras, care, devices, duty, epidemic, exports, figures, ops, records
+from server.api import residents as residents_api
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
 from server.consumer import Consumer
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
                    figures.router, ops.router, records.router, exports.router, epidemic.router, web.router,
                    ack.router, roster_page.router, figures_page.router, patrol.router, records_pages.router,
-                   residents.router, manager.router):
+                   residents.router, residents_api.router, manager.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

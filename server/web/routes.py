@@ -8,20 +8,23 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import update
 
 from devices.equipment import Device
-from devices.facility import Site
-from devices.kinds import DeviceKind, RoomType, TemperatureRole
+from devices.facility import Room, Site
+from devices.kinds import DeviceKind, RoomType
 from devices.thresholds import Limits
 from server.api.deps import Ctx, Db, Lang, LoginRequired, principal
 from server.auth.tokens import COOKIE, Principal
 from server.auth.users import ACTORS, MANAGERS, authenticate
+from server.models import User
 from server.rules.cameras import covered_zones
 from server.suppressions import ALLOWED_SCOPES, RULE_NAMES, zone_rooms
 from server.texts import rule_title
 from server.views import device_name, zone_name
 from server.web.i18n import texts
 
+LANGUAGES = ("zh-CN", "en")
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
 
@@ -36,16 +39,17 @@ def who(request: Request, ctx: Ctx, db: Db) -> Principal | None:
 
 @router.get("/", response_class=HTMLResponse)
 def screen(request: Request, ctx: Ctx, db: Db, lang: Lang) -> Response:
-    """The monitoring screen of the first site (or `?site=`)."""
+    """The monitoring screen of the first site (or `?site=`); `?kiosk=1` for a wall display."""
     user = who(request, ctx, db)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
+    if user is None:  # a wall display whose login ran out comes back to its own URL, kiosk and all
+        query = request.url.query
+        return RedirectResponse(f"/login?next={quote('/?' + query, safe='')}" if query else "/login", status_code=303)
     site_id = request.query_params.get("site")
     site = ctx.facility.site_by_id.get(site_id or "") or ctx.facility.sites[0]
     t = texts(lang)
     return TEMPLATES.TemplateResponse(request, "screen.html", {
         "site": site, "lang": lang, "t": t, "user": user, "can_act": user.role in ACTORS,
-        "can_manage": user.role in MANAGERS,
+        "can_manage": user.role in MANAGERS, "kiosk": request.query_params.get("kiosk") in ("1", "true", "yes"),
         "demo": ctx.settings.demo, "layout": layout(site, lang, t),
     })
 
@@ -87,23 +91,26 @@ def logout() -> Response:
 
 
 @router.get("/lang/{code}")
-def switch_language(code: str, request: Request) -> Response:
-    """Remember the chosen language in a cookie and go back."""
+def switch_language(code: str, request: Request, ctx: Ctx, db: Db) -> Response:
+    """Remember the chosen language in a cookie and, for a logged-in user, on their user row (it follows them to
+    another device at the next login); then go back."""
     response = RedirectResponse(request.headers.get("referer") or "/", status_code=303)
-    if code in ("zh-CN", "en"):
+    if code in LANGUAGES:
         response.set_cookie("carewatch_lang", code, max_age=365 * 86400, samesite="lax")
+        user = who(request, ctx, db)
+        if user is not None:
+            db.execute(update(User).where(User.username == user.username).values(language=code))
+            db.commit()
     return response
 
 
-# Screen layout, rendered from the facility file so every bed shows even before its sensor reports.
+# Screen layout, rendered from the facility file so every bed and device shows even before it reports.
 
-KITCHEN_KINDS = (DeviceKind.POWER_PLUG, DeviceKind.TEMPERATURE_SENSOR, DeviceKind.PRESENCE_SENSOR,
-                 DeviceKind.LEAK_SENSOR)
-OTHER_KINDS = (DeviceKind.SMOKE_DETECTOR, DeviceKind.DOOR_CONTACT, DeviceKind.SOS_BUTTON,
-               DeviceKind.LEAK_SENSOR, DeviceKind.PRESENCE_SENSOR, DeviceKind.TEMPERATURE_SENSOR)
-
-
-COLD_ROLES = (TemperatureRole.FRIDGE, TemperatureRole.FREEZER)
+# The order devices take inside a room's box: what people act on first (alarms, exits), then the rest.
+PLAN_ORDER = (DeviceKind.SOS_BUTTON, DeviceKind.SMOKE_DETECTOR, DeviceKind.DOOR_CONTACT, DeviceKind.LEAK_SENSOR,
+              DeviceKind.POWER_PLUG, DeviceKind.TEMPERATURE_SENSOR, DeviceKind.PRESENCE_SENSOR)
+# A room of these types runs the length of a floor: the plan draws it as a full-width strip between the rows.
+STRIP_ROOMS = (RoomType.CORRIDOR,)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class Tile:
     note: str = ""
     data: dict[str, str] = field(default_factory=dict)
     room: str = ""  # the room it is in, so a drill or silence of the room can mark it
+    exit: bool = False  # a door that is a way out: marked in words on the plan
 
 
 @dataclass(frozen=True)
@@ -129,23 +137,40 @@ class BedTile:
 
 
 @dataclass(frozen=True)
-class RoomBeds:
-    """A bedroom with its beds, in facility-file order."""
+class ZoneChip:
+    """A zone a camera should see, named as people say it inside its room ("Floor", "Courtyard gate")."""
 
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class PlanRoom:
+    """A room's box on the floor plan: its beds, devices, cameras and zones, in facility-file order."""
+
+    id: str
+    name: str
+    type: str
+    exit: bool
     beds: list[BedTile]
+    devices: list[Tile]
+    cameras: list[Tile]
+    zones: list[ZoneChip]
+
+
+@dataclass(frozen=True)
+class PlanFloor:
+    """A floor of the plan as rows of rooms; a corridor is a row of its own between them."""
+
+    id: str
+    name: str
+    rows: list[list[PlanRoom]]
 
 
 def layout(site: Site, lang: str, t: dict[str, str]) -> dict[str, Any]:
-    """Beds by room, kitchen devices, other devices, and the cameras."""
-    kitchen = [d for d in site.devices if _in_kitchen(site, d)]
-    other = [d for d in site.devices if d.kind in OTHER_KINDS and d not in kitchen]
+    """The floor plan, the cameras' zones and the names the JS needs."""
     return {
-        "rooms": _bed_rooms(site, lang),
-        "kitchen": [_tile(site, d, lang, t) for d in _by_kind(kitchen, KITCHEN_KINDS)],
-        "other": [_tile(site, d, lang, t) for d in _by_kind(other, OTHER_KINDS)],
-        "cameras": [_camera_tile(site, d, lang) for d in site.cameras_of()],
+        "floors": _floors(site, lang, t),
         "camera_zones": covered_zones(site),
         "zone_names": {z: zone_name(site, z, lang) for z in covered_zones(site)},
         "names": _names(site, lang, t),
@@ -155,28 +180,38 @@ def layout(site: Site, lang: str, t: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _bed_rooms(site: Site, lang: str) -> list[RoomBeds]:
-    """Every room that has beds, each bed with the id of its sensor."""
-    sensors = {d.location.bed: d.id for d in site.devices
-               if d.kind is DeviceKind.BED_SENSOR and d.location.bed}
-    return [RoomBeds(r.id, r.name.get(lang), [BedTile(b.id, b.name.get(lang) if b.name else b.id,
-                                                     sensors.get(b.id)) for b in r.beds])
-            for r in site.rooms() if r.beds]
+def _floors(site: Site, lang: str, t: dict[str, str]) -> list[PlanFloor]:
+    """Every floor of every building; the building is named too when the site has more than one."""
+    many = len(site.buildings) > 1
+    return [PlanFloor(f.id, f"{b.name.get(lang)} · {f.name.get(lang)}" if many else f.name.get(lang),
+                      _rows([_plan_room(site, r, lang, t) for r in f.rooms]))
+            for b in site.buildings for f in b.floors]
 
 
-def _in_kitchen(site: Site, device: Device) -> bool:
-    """Appliances and cold stores belong to the kitchen wherever they are; sensors when they are in it."""
-    if device.kind is DeviceKind.POWER_PLUG:
-        return True
-    if device.kind is DeviceKind.TEMPERATURE_SENSOR and device.role in COLD_ROLES:
-        return True
-    room = site.room_by_id.get(device.location.room)
-    return device.kind in KITCHEN_KINDS and room is not None and room.type is RoomType.KITCHEN
+def _rows(rooms: list[PlanRoom]) -> list[list[PlanRoom]]:
+    """Rooms in file order, cut into rows at each corridor: the rooms listed before it face the rooms after."""
+    rows: list[list[PlanRoom]] = [[]]
+    for room in rooms:
+        if room.type in STRIP_ROOMS:
+            rows += [[room], []]
+        else:
+            rows[-1].append(room)
+    return [row for row in rows if row]
 
 
-def _by_kind(devices: list[Device], order: tuple[DeviceKind, ...]) -> list[Device]:
-    """Devices grouped by kind in `order`, file order within a kind."""
-    return sorted(devices, key=lambda d: order.index(d.kind))
+def _plan_room(site: Site, room: Room, lang: str, t: dict[str, str]) -> PlanRoom:
+    """One room's box: beds with their sensors, other devices by kind, cameras, and the zones cameras see."""
+    here = [d for d in site.devices if d.location.room == room.id]
+    sensors = {d.location.bed: d.id for d in here if d.kind is DeviceKind.BED_SENSOR and d.location.bed}
+    beds = [BedTile(b.id, b.name.get(lang) if b.name else b.id, sensors.get(b.id)) for b in room.beds]
+    devices = sorted((d for d in here if d.kind in PLAN_ORDER), key=lambda d: PLAN_ORDER.index(d.kind))
+    seen = set(covered_zones(site))
+    zones = [ZoneChip(z.id, z.name.get(lang) if z.name else t.get(f"zone_{z.type.value}", z.id))
+             for z in room.zones if z.id in seen]
+    exits = room.type is RoomType.ENTRANCE or any(site.is_exit(d) for d in here)
+    return PlanRoom(room.id, room.name.get(lang), room.type.value, exits, beds,
+                    [_tile(site, d, lang, t) for d in devices],
+                    [_camera_tile(site, d, lang, t) for d in here if d.kind is DeviceKind.CAMERA], zones)
 
 
 def _tile(site: Site, device: Device, lang: str, t: dict[str, str]) -> Tile:
@@ -193,15 +228,17 @@ def _tile(site: Site, device: Device, lang: str, t: dict[str, str]) -> Tile:
         return Tile(device.id, device.kind.value, name, place, f"{t['limits']} {_range(limits)}",
                     {k: f"{v:g}" for k, v in (("min", limits.min), ("max", limits.max)) if v is not None},
                     room=device.location.room)
+    if site.is_exit(device):
+        return Tile(device.id, device.kind.value, name, place, t["exit"], room=device.location.room, exit=True)
     return Tile(device.id, device.kind.value, name, place, room=device.location.room)
 
 
-def _camera_tile(site: Site, camera: Device, lang: str) -> Tile:
+def _camera_tile(site: Site, camera: Device, lang: str, t: dict[str, str]) -> Tile:
     """A camera tile: the zones it sees, so the screen can count coverage from the cameras' states."""
     room = site.room_by_id.get(camera.location.room)
     place = room.name.get(lang) if room else camera.location.room
     zones = " · ".join(dict.fromkeys(zone_name(site, z, lang) for z in camera.sees))
-    return Tile(camera.id, camera.kind.value, device_name(site, camera, lang), place, zones,
+    return Tile(camera.id, camera.kind.value, device_name(site, camera, lang), place, f"{t['sees']} {zones}",
                 {"sees": " ".join(camera.sees)}, room=camera.location.room)
 
 

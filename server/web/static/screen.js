@@ -8,7 +8,8 @@
   const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
   // Shapes as well as colours, so severity reads without colour vision.
   const ICON = { critical: "‼", high: "▲", medium: "●", low: "○" };
-  const AGE_EVERY_MS = 5000;
+  const AGE_EVERY_MS = 5000; // suppressions and drills re-render this often
+  const TICK_EVERY_MS = 1000; // "12 s ago" must move each second, or the screen looks frozen
   const RETRY_CLOSED_MS = 5000;
   const CLOCK_EVERY_MS = 500; // a drill clock ticks each second; half that keeps it from skipping one
   const DONE_VIEW_MS = 10 * 60 * 1000; // how long a read-only screen shows a drill's result
@@ -149,7 +150,8 @@
   function alertMeta(a) {
     const parts = [ageNode("span", "age", t.raised, a.raised_at)];
     if (a.status === "acknowledged") {
-      parts.push(el("span", "status", t.acked_by + " " + (a.acked_by || "?")));
+      parts.push(el("span", "status", "✓ " + t.acked_by + " " + (a.acked_by || "?")));
+      if (a.acked_at) parts.push(ageNode("span", "acked-age", t.acked_ago, a.acked_at));
     } else {
       parts.push(el("span", "status status-open-label", t[a.status] || a.status));
     }
@@ -194,13 +196,85 @@
     $("alert-count").textContent = sorted.length ? "(" + sorted.length + ")" : "";
     countDrillAlarms();
     document.title = (sorted.length ? "(" + sorted.length + ") " : "") + t.title;
+    markPlan(sorted.filter((a) => !a.muted));
+    window.CarewatchSound.want(sorted.some(ringing));
+  }
+
+  // Only a real, unacknowledged critical alarm rings: acknowledging it is what stops the sound.
+  function ringing(a) {
+    return a.severity === "critical" && a.status === "open" && !a.muted;
+  }
+
+  // A new alarm is read out by screen readers once; the list itself stays quiet while it updates.
+  function announce(a) {
+    if (a.muted || a.status !== "open") return;
+    const where = [cfg.names[a.subject] || a.subject_name, a.room_name].filter(Boolean);
+    $("announce").textContent = t.new_alert + [t[a.severity] || a.severity, a.title, ...where].join(" · ");
   }
 
   function putAlert(a) {
     if (!ours(a)) return;
+    if (!state.alerts.has(a.id)) announce(a);
     noteDrillAlarm(a);
     if (a.status === "resolved") state.alerts.delete(a.id);
     else state.alerts.set(a.id, a);
+  }
+
+  // ---- the floor plan: alerts where they happen ----------------------------------------------
+
+  // The bed, device or zone an alert is about: a vital sign's subject is "<bed>/hr", a watch's "<device>/<id>".
+  function subjectOf(a) {
+    return String(a.subject).split("/")[0];
+  }
+
+  function overdue(bed) {
+    return [...state.alerts.values()].some((a) => a.rule === "out_of_bed_too_long" && a.subject === bed);
+  }
+
+  // `alarms` are the open, real alerts, most urgent first: each room and thing on the plan shows its worst.
+  function markPlan(alarms) {
+    markRooms(alarms);
+    document.querySelectorAll(".plan [data-device], .plan [data-bed], .plan [data-zone]").forEach((node) => {
+      const ids = [node.dataset.device, node.dataset.bed, node.dataset.zone].filter(Boolean);
+      markThing(node, alarms.filter((a) => ids.includes(subjectOf(a))));
+    });
+    document.querySelectorAll('.plan [data-kind="bed_sensor"]').forEach((tile) => renderDevice(tile.dataset.device));
+  }
+
+  function markRooms(alarms) {
+    document.querySelectorAll("[data-room-alarm]").forEach((slot) => {
+      const here = alarms.filter((a) => a.room === slot.dataset.roomAlarm);
+      const room = slot.closest(".room");
+      if (!here.length) {
+        delete room.dataset.alarm;
+        slot.textContent = "";
+        return;
+      }
+      const worst = here[0].severity;
+      room.dataset.alarm = worst;
+      room.dataset.acked = String(here.every((a) => a.status === "acknowledged"));
+      const count = here.length === 1 ? t.room_alert : fill(t.room_alerts, { n: here.length });
+      slot.textContent = [ICON[worst] || "●", t[worst] || worst, count].join(" ");
+    });
+  }
+
+  // A line on the tile saying which alarm it raised, in words and with the severity's shape.
+  function markThing(node, alarms) {
+    let line = node.querySelector(":scope > .thing-alarm");
+    if (!alarms.length) {
+      delete node.dataset.alarm;
+      if (line) line.remove();
+      return;
+    }
+    node.dataset.alarm = alarms[0].severity;
+    if (!line) {
+      line = el("span", "thing-alarm");
+      node.append(line);
+    }
+    const a = alarms[0];
+    const more = alarms.length > 1 ? " +" + (alarms.length - 1) : "";
+    const acked = a.status === "acknowledged" ? " · ✓ " + t.acknowledged : "";
+    line.textContent = (ICON[a.severity] || "●") + " " + a.title + more + acked;
   }
 
   // ---- devices -------------------------------------------------------------------------------
@@ -216,13 +290,14 @@
 
   // What a tile says about a reading: main value, tone (ok/active/warn/bad/unknown), detail parts.
   const DESCRIBE = {
-    bed_sensor(s) {
+    bed_sensor(s, tile) {
       const vitals = [];
       if (s.heart_rate_bpm != null) vitals.push(measure(t.heart_rate, s.heart_rate_bpm, 0, t.per_min));
       if (s.respiration_rpm != null) vitals.push(measure(t.respiration, s.respiration_rpm, 0, t.per_min));
       if (s.occupied == null) return { value: t.unknown, tone: "unknown", detail: vitals };
-      return s.occupied ? { value: t.occupied, tone: "ok", detail: vitals }
-        : { value: "↑ " + t.empty, tone: "warn", detail: "" };
+      if (s.occupied) return { value: t.occupied, tone: "ok", detail: vitals };
+      if (overdue(tile.dataset.bed)) return { value: "‼ " + t.out_too_long, tone: "bad", detail: t.empty };
+      return { value: "↑ " + t.empty, tone: "warn", detail: "" };
     },
     power_plug(s, tile) {
       // "On" means drawing power, as the rules judge it: a relay left on at 1 W is standing by, not cooking.
@@ -286,6 +361,18 @@
     if (unknown.length) parts.push(fill(t.coverage_unknown, { n: unknown.length }));
     line.textContent = parts.join(" · ");
     line.className = "coverage " + (gaps.length ? "tone-bad" : unknown.length ? "tone-unknown" : "tone-ok");
+    paintZones(new Set(covered), new Set(gaps));
+  }
+
+  // Each room names the zones a camera should see there, with a word for their state (not only a colour).
+  function paintZones(covered, gaps) {
+    document.querySelectorAll("[data-zone]").forEach((chip) => {
+      const zone = chip.dataset.zone;
+      const [tone, word] = covered.has(zone) ? ["ok", "✓ " + t.zone_seen]
+        : gaps.has(zone) ? ["bad", "⚠ " + t.zone_gap] : ["unknown", t.zone_unknown];
+      chip.className = "zone tone-" + tone;
+      chip.querySelector(".zone-state").textContent = word;
+    });
   }
 
   function flag(value, yes, yesTone, no, noTone) {
@@ -295,7 +382,7 @@
 
   function describe(d, tile) {
     if (!d || !d.last_seen) return { value: t.no_data, tone: "unknown", detail: "" };
-    if (!d.online) return { value: "⚠ " + t.offline, tone: "warn", detail: "" }; // an old reading would mislead
+    if (!d.online) return { value: "⚠ " + t.offline, tone: "offline", detail: "" }; // an old reading would mislead
     const how = DESCRIBE[tile.dataset.kind];
     return how ? how(d.state || {}, tile) : { value: t.online, tone: "ok", detail: "" };
   }
@@ -382,7 +469,7 @@
   async function endSuppression(id) {
     const response = await fetch("/api/v1/suppressions/" + encodeURIComponent(id) + "/end",
                                  { method: "POST", credentials: "same-origin" });
-    if (response.status === 401) return location.assign("/login");
+    if (response.status === 401) return logInAgain();
     if (response.status === 403) return notify(t.not_allowed);
     if (!response.ok && response.status !== 409) return notify(t.action_failed);
     state.suppressions = state.suppressions.filter((x) => x.id !== id);
@@ -423,7 +510,7 @@
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
-    if (response.status === 401) return location.assign("/login");
+    if (response.status === 401) return logInAgain();
     if (!response.ok) return notify(await reason(response));
     const created = await response.json();
     state.suppressions = [...state.suppressions.filter((x) => x.id !== created.id), created];
@@ -447,7 +534,7 @@
         method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ site: a.site }),
       });
-      if (response.status === 401) return location.assign("/login");
+      if (response.status === 401) return logInAgain();
       if (response.status === 403) return notify(t.not_allowed);
       notify(response.ok ? t.turn_logged : t.action_failed);
     });
@@ -537,7 +624,7 @@
       if (on && !mark) {
         const tag = el("span", "drill-mark");
         tag.append(" ", el("span", "drill-tag", "⚑ " + t.in_drill));
-        if (node.matches("section")) node.querySelector("h3").append(tag); // part of the room's heading
+        if (node.matches("section")) node.querySelector(".room-name").append(tag); // part of the room's heading
         else node.querySelector(".name").after(tag);
       }
       if (!on && mark) mark.remove();
@@ -575,7 +662,7 @@
   async function drillRecords() {
     const response = await fetch("/api/v1/records/drills?site=" + encodeURIComponent(cfg.site),
                                  { credentials: "same-origin" });
-    if (response.status === 401) location.assign("/login");
+    if (response.status === 401) logInAgain();
     return response.ok ? response.json() : [];
   }
 
@@ -644,7 +731,7 @@
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
-    if (response.status === 401) return location.assign("/login");
+    if (response.status === 401) return logInAgain();
     if (!response.ok) return notify(await reason(response));
     const saved = await response.json();
     const close = el("button", "", t.close);
@@ -734,7 +821,7 @@
   async function reconnect() {
     try {
       const probe = await fetch("/api/v1/alerts?limit=1", { credentials: "same-origin" });
-      if (probe.status === 401) return location.assign("/login"); // the login expired
+      if (probe.status === 401) return logInAgain(); // the login expired
     } catch (e) {
       // Server unreachable: try the stream anyway, its errors bring us back here.
     }
@@ -742,6 +829,10 @@
   }
 
   // ---- actions -------------------------------------------------------------------------------
+
+  function logInAgain() {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+  }
 
   function notify(text) {
     const notice = $("notice");
@@ -762,7 +853,7 @@
       renderAlerts();
       return;
     }
-    if (response.status === 401) return location.assign("/login");
+    if (response.status === 401) return logInAgain();
     if (response.status === 403) return notify(t.not_allowed);
     if (response.status === 409 || response.status === 404) {
       notify(t.already_handled);
@@ -829,12 +920,11 @@
     suppressDialog.addEventListener("close", () => onSuppressClosed().catch(() => notify(t.action_failed)));
     suppressDialog.querySelector("select[name=mode]").addEventListener("change", fillTargets);
     suppressDialog.querySelector("select[name=scope]").addEventListener("change", fillTargets);
-    $("suppress-open").addEventListener("click", askSuppress);
+    $("suppress-open")?.addEventListener("click", askSuppress); // a wall display (kiosk) has no opener
   }
-  setInterval(() => {
-    tickAges();
-    renderSuppressions();
-  }, AGE_EVERY_MS);
+  setInterval(renderSuppressions, AGE_EVERY_MS);
+  setInterval(tickAges, TICK_EVERY_MS);
+  window.CarewatchSound.init(t);
   setInterval(tickClocks, CLOCK_EVERY_MS);
   connect();
 })();
