@@ -180,7 +180,7 @@ def test_reconnect_shows_the_banner_and_replaces_stale_state(
         expect(page.get_by_role("alert").filter(has_text="Connection")).to_be_hidden()
         alert_id = int(alert_items(page).first.get_attribute("data-alert") or 0)
     banner = page.locator("#banner")
-    expect(banner).to_be_visible(timeout=10_000)
+    expect(banner).to_be_visible(timeout=5_000)  # "connection lost" within 5 s of losing the server
     expect(banner).to_have_attribute("role", "alert")
     page.screenshot(path=artifacts / "screen-disconnected.png")
     with first.ctx.sessions.begin() as db:  # resolved elsewhere while this screen could not hear
