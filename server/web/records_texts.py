@@ -58,7 +58,7 @@ RECORDS_TEXTS: dict[str, dict[str, str]] = {
     "drills_on_time": {"zh-CN": "演练按时", "en": "Drills on time"},
     "rounds_done": {"zh-CN": "巡查完成", "en": "Rounds done"},
     "open_tasks": {"zh-CN": "未完成整改", "en": "Open rectifications"},
-    "alerts_raised": {"zh-CN": "报警数", "en": "Alerts"},
+    "alerts_raised": {"zh-CN": "告警数", "en": "Alerts"},
     "ack_median": {"zh-CN": "响应中位数（分钟）", "en": "Median minutes to acknowledge"},
     "still_open": {"zh-CN": "未处理", "en": "Still open"},
     "yes": {"zh-CN": "是", "en": "Yes"},
@@ -74,7 +74,7 @@ RECORDS_TEXTS: dict[str, dict[str, str]] = {
     "kind_rectifications": {"zh-CN": "整改", "en": "Rectifications"},
     "kind_food-samples": {"zh-CN": "食品留样", "en": "Food samples"},
     "kind_cold-storage": {"zh-CN": "冷藏温度", "en": "Cold storage"},
-    "kind_alerts": {"zh-CN": "报警记录", "en": "Alert history"},
+    "kind_alerts": {"zh-CN": "告警记录", "en": "Alert history"},
 }
 
 
