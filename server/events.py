@@ -14,10 +14,10 @@ QUEUE_LIMIT = 2000  # a screen further behind than this is dropped; it reconnect
 
 @dataclass(frozen=True)
 class Event:
-    """One SSE event, already serialized per language."""
+    """One SSE event, its payload built once per language."""
 
     name: str
-    data: dict[str, Any]  # language -> payload
+    data: dict[str, Any]  # language -> payload: a pydantic model (serialized per stream by model_dump_json) or a dict
     site: str | None = None  # screens of one site skip the others' events
 
 

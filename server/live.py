@@ -1,4 +1,8 @@
-"""Glue between committed changes and the screens: serialize once per language, publish to the hub."""
+"""Glue between committed changes and the screens: build each payload once per language, publish to the hub.
+
+Alert and device payloads stay pydantic models: FastAPI's SSE encoder then writes each one with
+`model_dump_json` (~5 µs) instead of `jsonable_encoder` + `json.dumps` on a dict (~50 µs), and it does that
+for every screen (bench/screen_fanout.py: 50 screens at ~56 events/s each)."""
 
 from typing import Any
 
@@ -20,8 +24,8 @@ def broadcast_alerts(ctx: Context, alerts: list[Alert]) -> None:
     """Send changed alerts to every screen."""
     if ctx.hub is None:
         return
-    events = [Event("alert", {lang: alert_out(a, ctx.facility, lang, with_events=False).model_dump(mode="json")
-                              for lang in LANGUAGES}, a.site) for a in alerts]
+    events = [Event("alert", {lang: alert_out(a, ctx.facility, lang, with_events=False) for lang in LANGUAGES},
+                    a.site) for a in alerts]
     ctx.hub.publish_threadsafe(events)
 
 
@@ -61,8 +65,7 @@ def on_changes(ctx: Context, changes: Changes) -> None:
         row = DeviceState(site=entry.site, device=entry.device, kind=entry.kind, room=entry.room,
                           last_seen=entry.last_seen, online=entry.online, battery_pct=entry.battery_pct,
                           state=dict(entry.state), observations=entry.observations, rejected=entry.rejected)
-        events.append(Event("device", {lang: device_out(row, ctx.facility, lang).model_dump(mode="json")
-                                       for lang in LANGUAGES}, entry.site))
+        events.append(Event("device", {lang: device_out(row, ctx.facility, lang) for lang in LANGUAGES}, entry.site))
     ctx.hub.publish_threadsafe(events)
 
 

@@ -48,6 +48,9 @@ def principal(request: Request, ctx: Ctx, db: Db, token: Annotated[str | None, D
     if found is None:
         raise LoginRequired()
     user = db.scalar(select(User).where(User.username == found.username))
+    # End the read at once: the connection goes back to the pool. A screen's SSE request lasts for hours and
+    # would otherwise hold one of the pool's few connections the whole time (50 screens starved the ingest).
+    db.commit()
     if user is None or not user.active:
         raise LoginRequired()
     return Principal(user.username, user.role, frozenset(user.sites.split()) if user.sites else None)

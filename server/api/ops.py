@@ -1,14 +1,16 @@
 """Operations: /healthz for probes, /metrics for Prometheus, /events (SSE) for the screen."""
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from server.api.deps import Ctx, Lang, User_
+from server.api.deps import Ctx, Lang, User_, visible_site, visible_sites
+from server.auth.tokens import Principal
 from server.live import snapshot
 from server.metrics import REGISTRY
 
@@ -30,11 +32,17 @@ def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+def screen_site(ctx: Ctx, user: User_, site: str | None = None) -> str | None:
+    """The site a stream is limited to: `?site=` checked against the grant (a dependency, so a refusal is a 403
+    before the stream starts), or a limited user's first site."""
+    return visible_site(user, site, ctx) or _first_granted(user, ctx)
+
+
 @router.get("/events", response_class=EventSourceResponse)
-async def events(request: Request, ctx: Ctx, user: User_, lang: Lang,
-                 site: str | None = None) -> AsyncIterator[ServerSentEvent]:
+async def events(request: Request, ctx: Ctx, lang: Lang,
+                 site: Annotated[str | None, Depends(screen_site)]) -> AsyncIterator[ServerSentEvent]:
     """Live screen: a `snapshot` event first (also after every reconnect), then `alert`, `device` and `edge`
-    changes; `?site=` limits the stream to one site."""
+    changes; `?site=` limits the stream to one site (a user limited to sites gets their first without it)."""
     queue = ctx.hub.subscribe()
     try:
         state = await run_in_threadpool(_snapshot, ctx, lang, site)
@@ -47,6 +55,16 @@ async def events(request: Request, ctx: Ctx, user: User_, lang: Lang,
                 yield ServerSentEvent(event=item.name, data=item.data[lang])
     finally:
         ctx.hub.unsubscribe(queue)
+
+
+def _first_granted(user: Principal, ctx: Ctx) -> str | None:
+    """None for a user who may see every site; else their first site (403 when none is in the facility)."""
+    if user.sites is None:
+        return None
+    granted = visible_sites(user, ctx)
+    if not granted:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
+    return granted[0]
 
 
 def _snapshot(ctx: Ctx, lang: str, site: str | None) -> dict[str, object]:

@@ -195,3 +195,38 @@ def test_reference_facility_is_unchanged_by_the_unique_site_fixture(unique_site_
 def _device_ids() -> list[str]:
     """Ids of the reference facility's devices."""
     return [d.id for d in load_facility(FACILITY_FILE).sites[0].devices]
+
+
+def test_many_open_screens_hold_no_database_connection(server: LiveServer, broker: Broker) -> None:
+    """More screens than the database pool has connections (5 + 10 overflow): every one gets its snapshot, the
+    API still answers at once and an alert still reaches them (an SSE request once held a connection for its
+    whole life, and 50 screens starved the ingest)."""
+    screens = 25
+    snapshots, alerts = threading.Semaphore(0), threading.Semaphore(0)
+    stop = threading.Event()
+
+    def screen() -> None:
+        headers = {"Authorization": f"Bearer {server.token}"}
+        with contextlib.suppress(httpx.HTTPError), httpx.stream("GET", f"{server.url}/events?lang=en",
+                                                                headers=headers, timeout=30) as response:
+            for line in response.iter_lines():
+                if line.startswith("event: snapshot"):
+                    snapshots.release()
+                elif line.startswith("event: alert"):
+                    alerts.release()
+                if stop.is_set():
+                    return
+
+    threads = [threading.Thread(target=screen, daemon=True) for _ in range(screens)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert all(snapshots.acquire(timeout=20) for _ in range(screens)), "a screen got no snapshot"
+        started = time.monotonic()
+        with server.client() as client:
+            assert client.get("/api/v1/alerts").status_code == 200
+        assert time.monotonic() - started < 2  # not waiting for a connection the screens hold
+        publish(broker, site_of(server), "sos-bath-s", "sos_button", pressed=True, action="emergency")
+        assert all(alerts.acquire(timeout=10) for _ in range(screens)), "a screen missed the alert"
+    finally:
+        stop.set()

@@ -1,6 +1,7 @@
 """The inspector's access: a read-only role granted per site; the district view across the sites a user may
 see; the records page with the chain check. On a live server with a two-site facility."""
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,16 @@ def test_user_add_grants_sites_and_refuses_an_unknown_one(two_sites: LiveServer,
                  "--database-url", url, "--config", config]) == 0
     assert main(["user", "add", "insp2", "--role", "inspector", "--site", "nowhere", "--password", PASSWORD,
                  "--database-url", url, "--config", config]) == 1
+
+
+def test_the_live_stream_keeps_to_the_granted_sites(two_sites: LiveServer) -> None:
+    a, b = site_ids(two_sites)
+    inspector = login(two_sites, "inspector-a", Role.INSPECTOR, sites=[a])
+    headers = {"Authorization": f"Bearer {inspector}"}
+    refused = httpx.get(f"{two_sites.url}/events", params={"site": b}, headers=headers, timeout=10)
+    assert refused.status_code == 403
+    with httpx.stream("GET", f"{two_sites.url}/events", headers=headers, timeout=10) as response:
+        lines = response.iter_lines()
+        assert next(lines) == "event: snapshot"
+        snapshot = json.loads(next(lines).split(":", 1)[1])
+    assert {d["site"] for d in snapshot["devices"]} == {a}  # without ?site=: their own home only
