@@ -1,4 +1,5 @@
-"""`carewatch` command line: demo, server, edge, sim, check, db upgrade, records verify and export, user add."""
+"""`carewatch` command line: demo, server, edge, sim, mqtt-config, mqtt-certs, check, db upgrade, records verify
+and export, user add."""
 
 import argparse
 import getpass
@@ -7,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from devices.facility import Site
@@ -43,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     _server_parser(sub)
     _edge_parser(sub)
     _sim_parser(sub)
+    _mqtt_parsers(sub)
     check = _add(sub, "check", "validate the facility file and print a summary", _check)
     check.add_argument("--profile", help="also apply this named profile")
     db = sub.add_parser("db", help="database commands").add_subparsers(metavar="action")
@@ -147,6 +150,76 @@ def _sim_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     parser.add_argument("--seed", type=int)
 
 
+def _mqtt_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch mqtt-config` and `carewatch mqtt-certs`."""
+    config = _add(sub, "mqtt-config", "write a secured Mosquitto setup from the facility file: mosquitto.conf, "
+                  "ACL, password file and the credentials sheet", _mqtt_config)
+    config.add_argument("--out", required=True, metavar="DIR", help="directory to write (made if absent)")
+    config.add_argument("--tls-dir", metavar="DIR", help="add a TLS listener with ca.crt, server.crt and server.key "
+                        "from here (see mqtt-certs)")
+    config.add_argument("--rotate", action="store_true", help="new passwords for every account (default: keep)")
+    config.add_argument("--site", action="append", dest="sites", metavar="SITE",
+                        help="only this site's devices and edge, for a broker of its own (repeat; default: all)")
+    config.add_argument("--port", type=int, default=1883, help="plain MQTT port (default 1883)")
+    config.add_argument("--tls-port", type=int, default=8883, help="MQTT over TLS port (default 8883)")
+    config.add_argument("--bind", help="listen on this address only (default: every interface)")
+    config.add_argument("--tls-only", action="store_true", help="no plain listener (needs --tls-dir)")
+    config.add_argument("--data-dir", metavar="DIR", help="Mosquitto's persistence directory (default: OUT/data)")
+    config.add_argument("--run-as", metavar="USER", help="user Mosquitto switches to when started as root "
+                        "(default: Mosquitto's own, mosquitto)")
+    certs = _add(sub, "mqtt-certs", "make a CA (kept if present) and a server certificate for the TLS listener",
+                 _mqtt_certs)
+    certs.add_argument("--out", required=True, metavar="DIR", help="directory for ca.crt, ca.key, server.crt/key")
+    certs.add_argument("--host", action="append", dest="hosts", default=[], metavar="NAME",
+                       help="a host name clients use for the broker (repeat)")
+    certs.add_argument("--ip", action="append", dest="ips", default=[], metavar="ADDR",
+                       help="an IP address clients use for the broker (repeat)")
+
+
+def _mqtt_config(args: argparse.Namespace) -> int:
+    """Write the secured broker setup; exit 1 when the facility file cannot be secured as it is."""
+    from carewatch.mqtt_acl import AclError
+    from carewatch.mqtt_security import Listeners, write_config
+
+    if args.tls_only and not args.tls_dir:
+        print("error: --tls-only needs --tls-dir", file=sys.stderr)
+        return 1
+    listeners = Listeners(port=args.port, tls_port=args.tls_port, bind=args.bind, plain=not args.tls_only,
+                          run_as=args.run_as)
+    try:
+        written = write_config(load_facility(args.config), Path(args.out), tls_dir=_path(args.tls_dir),
+                               rotate=args.rotate, listeners=listeners, data_dir=_path(args.data_dir),
+                               sites=args.sites)
+    except (AclError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    roles = {role: sum(a.role == role for a in written.accounts) for role in ("device", "bridge", "edge", "server")}
+    print(f"wrote {written.directory}/: mosquitto.conf, acl, passwd, credentials.yaml (secret, mode 0600)")
+    print(", ".join(f"{n} {role}" for role, n in roles.items() if n) + f" account(s); {len(written.created)} "
+          f"new password(s){', TLS listener' if written.tls else ''}")
+    print(f"start the broker: mosquitto -c {written.directory}/mosquitto.conf")
+    return 0
+
+
+def _path(value: str | None) -> Path | None:
+    """A Path from an optional command-line value."""
+    return Path(value) if value else None
+
+
+def _mqtt_certs(args: argparse.Namespace) -> int:
+    """Make the CA (once) and the server certificate; exit 1 when openssl fails or a name is missing."""
+    from carewatch.mqtt_certs import CertError, make_certs
+
+    try:
+        new_ca = make_certs(Path(args.out), hosts=args.hosts, ips=args.ips)
+    except (CertError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'made a new' if new_ca else 'kept the'} CA in {args.out}/ca.crt (give it to every client; keep "
+          f"ca.key offline) and a server certificate for {', '.join(args.hosts + args.ips)}")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     """Validate the facility file; print what it holds."""
     facility = load_facility(args.config, profile=args.profile)
@@ -164,13 +237,18 @@ def _server(args: argparse.Namespace) -> int:
 
     from server.main import create_app
     from server.settings import Settings
+    from server.web.security import UnsafeSettings
 
     overrides = {k: v for k, v in {
         "config": args.config, "profile": args.profile, "host": args.host, "port": args.port,
         "database_url": args.database_url, "mqtt_url": args.broker_url, "mqtt_protocol": args.mqtt_protocol,
     }.items() if v is not None}
     settings = Settings(**overrides)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except UnsafeSettings as exc:  # a real server with a default secret: say what to set, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # With an SSE stream open uvicorn waits for the client on shutdown: bound it.
     uvicorn.run(app, host=settings.host, port=settings.port, timeout_graceful_shutdown=5, log_level="warning")
     return 0

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from devices.facility import Facility
@@ -18,6 +18,7 @@ from server import __doc__ as about
 from server import digest, retention
 from server.api import alerts, auth, cameras, care, devices, duty, epidemic, exports, figures, ops, records
 from server.api import residents as residents_api
+from server.api.deps import principal
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
 from server.consumer import Consumer
@@ -30,7 +31,7 @@ from server.live import broadcast_alerts, on_changes
 from server.pipeline import Pipeline
 from server.records import watch as records_watch
 from server.settings import Settings
-from server.web import ack, manager, patrol, records_pages, residents
+from server.web import ack, manager, patrol, records_pages, residents, security
 from server.web import figures as figures_page
 from server.web import roster as roster_page
 from server.web import routes as web
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     settings = settings or Settings()
     facility = facility or load_facility(settings.config, profile=settings.profile)
     channels.check(facility, str(settings.config))  # a broken channel stops us now, not at the first alarm
+    security.check_secrets(settings)  # after the facility file: its errors are the ones people fix first
     engine = make_engine(settings.database_url)
     ctx = Context(settings=settings, facility=facility, engine=engine, sessions=make_sessions(engine),
                   signer=TokenSigner(settings.signing_key(), settings.session_hours * 3600), clock=clock)
@@ -70,8 +72,17 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
                 await asyncio.to_thread(ctx.consumer.stop)
             engine.dispose()
 
-    app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan)
+    # The API schema is for logged-in users outside the demo. The Swagger and ReDoc pages run code from a CDN on
+    # our origin, next to the user's session cookie, and need a CSP that allows it: the demo only serves them.
+    demo = settings.demo
+    app = FastAPI(title="carewatch", description=about, version="0.1.0", lifespan=lifespan,
+                  openapi_url="/openapi.json" if demo else None, docs_url="/docs" if demo else None,
+                  redoc_url="/redoc" if demo else None)
     app.state.ctx = ctx
+    if not demo:
+        app.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False,
+                          dependencies=[Depends(principal)])
+    security.install(app, ctx)
     for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
                    figures.router, ops.router, records.router, exports.router, epidemic.router, web.router,
                    ack.router, roster_page.router, figures_page.router, patrol.router, records_pages.router,

@@ -23,13 +23,16 @@ class Settings(BaseSettings):
     mqtt_session_expiry: int = Field(3600, ge=0, description="seconds the broker keeps our queue while we are down")
     host: str = Field("127.0.0.1", description="HTTP listen address")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")
-    secret_key: SecretStr | None = Field(None, description="signs logins; set it, or logins end at restart")
+    secret_key: SecretStr | None = Field(None, description="signs logins and links; required (12+ characters, "
+                                         "not a known default) except in the demo")
     bootstrap_admin: SecretStr | None = Field(None, description="user:password of the first admin, created if absent")
     session_hours: float = Field(12, gt=0, description="how long a login lasts")
     batch_size: int = Field(500, ge=1, le=10000, description="observations per database transaction at most")
     migrate: bool = Field(True, description="apply database migrations at start")
     demo: bool = Field(False, description="demo mode (set by `carewatch demo`)")
     public_url: str = Field("", description="address people open links at (default http://HOST:PORT)")
+    trust_proxy: bool = Field(False, description="behind one reverse proxy: believe its X-Forwarded-Proto and "
+                              "X-Forwarded-For (https cookies and HSTS, the client's address for the login limit)")
     retention_records_days: int = Field(1827, ge=1827, description="days records are kept (drills, patrols, "
                                         "inspections, food, alerts, care): at least 5 years, as the rules ask")
     retention_dead_letters_days: int = Field(90, ge=1, description="days refused MQTT messages are kept")

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from server.api.deps import Ctx, Db, User_
 from server.auth.tokens import Principal
 from server.auth.users import authenticate
+from server.web import security
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -30,9 +31,13 @@ class Me(BaseModel):
 
 
 @router.post("/token", response_model=Token)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], ctx: Ctx, db: Db) -> Token:
-    """Exchange username and password for a bearer token."""
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, ctx: Ctx, db: Db) -> Token:
+    """Exchange username and password for a bearer token (429 after too many failures, as the login form)."""
+    wait = security.too_many_logins(ctx, request, form.username)
+    if wait:
+        raise security.rate_limited(wait)
     user = authenticate(db, form.username, form.password)
+    security.count_login(ctx, request, form.username, ok=user is not None)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             {"WWW-Authenticate": "Bearer"})

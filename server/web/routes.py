@@ -22,9 +22,12 @@ from server.rules.cameras import covered_zones
 from server.suppressions import ALLOWED_SCOPES, RULE_NAMES, zone_rooms
 from server.texts import rule_title
 from server.views import device_name, zone_name
+from server.web import security
 from server.web.i18n import texts
 
 LANGUAGES = ("zh-CN", "en")
+LOCKED_OUT = {"zh-CN": "登录失败次数过多，请 {minutes} 分钟后再试",
+              "en": "Too many failed logins: try again in {minutes} min"}
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
 
@@ -62,19 +65,37 @@ def login_page(request: Request, lang: Lang, error: bool = False, next: str = "/
 
 
 @router.post("/login")
-def login(request: Request, ctx: Ctx, db: Db, username: Annotated[str, Form()],
+def login(request: Request, ctx: Ctx, db: Db, lang: Lang, username: Annotated[str, Form()],
           password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     """Check the password, set the session cookie, go to the screen (or back to the page that asked)."""
+    wait = security.too_many_logins(ctx, request, username)
+    if wait:
+        return _locked_out(request, lang, next, wait)
     user = authenticate(db, username, password)
+    security.count_login(ctx, request, username, ok=user is not None)
     if user is None:
         return RedirectResponse(f"/login?error=1&next={quote(_local(next), safe='/')}", status_code=303)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(COOKIE, ctx.signer.issue(Principal(user.username, user.role)),
-                        max_age=int(ctx.signer.max_age_s), httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+                        max_age=int(ctx.signer.max_age_s), **_cookie_flags(request))
     if user.language:
-        response.set_cookie("carewatch_lang", user.language, samesite="lax")
+        response.set_cookie("carewatch_lang", user.language, **_cookie_flags(request))
     return response
+
+
+def _locked_out(request: Request, lang: str, next: str, wait: int) -> Response:
+    """The login form again, saying how long to wait (429: too many failed logins)."""
+    minutes = max(1, -(-wait // 60))
+    t = {**texts(lang), "login_failed": LOCKED_OUT[lang].format(minutes=minutes)}
+    return TEMPLATES.TemplateResponse(request, "login.html", {"lang": lang, "t": t, "error": True,
+                                                              "next": _local(next)},
+                                      status_code=429, headers={"Retry-After": str(wait)})
+
+
+def _cookie_flags(request: Request) -> dict[str, Any]:
+    """Cookies scripts cannot read, not sent along from other sites' pages, https-only when served so (the
+    scheme is the browser's one behind a trusted proxy: see CAREWATCH_TRUST_PROXY)."""
+    return {"httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
 
 
 def _local(target: str) -> str:
@@ -83,10 +104,10 @@ def _local(target: str) -> str:
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
     """Forget the session cookie."""
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, **_cookie_flags(request))
     return response
 
 
@@ -96,7 +117,7 @@ def switch_language(code: str, request: Request, ctx: Ctx, db: Db) -> Response:
     another device at the next login); then go back."""
     response = RedirectResponse(request.headers.get("referer") or "/", status_code=303)
     if code in LANGUAGES:
-        response.set_cookie("carewatch_lang", code, max_age=365 * 86400, samesite="lax")
+        response.set_cookie("carewatch_lang", code, max_age=365 * 86400, **_cookie_flags(request))
         user = who(request, ctx, db)
         if user is not None:
             db.execute(update(User).where(User.username == user.username).values(language=code))
