@@ -137,7 +137,7 @@ def server_process(config: Path, db_url: str, broker: Broker, client_id: str, lo
     port = free_port()
     env = {**os.environ, "CAREWATCH_DATABASE_URL": db_url, "CAREWATCH_MQTT_URL": broker.url,
            "CAREWATCH_MQTT_PROTOCOL": broker.protocol, "CAREWATCH_MQTT_CLIENT_ID": client_id,
-           "CAREWATCH_SECRET_KEY": "e2e-secret", "CAREWATCH_BOOTSTRAP_ADMIN": ":".join(ADMIN)}
+           "CAREWATCH_SECRET_KEY": "e2e-secret-key-of-the-chain-test", "CAREWATCH_BOOTSTRAP_ADMIN": ":".join(ADMIN)}
     with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "carewatch.cli", "server", "--config", str(config),
                                  "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
