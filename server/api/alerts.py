@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.alerts import service
 from server.alerts.service import Resolution, Status, TransitionError
 from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
+from server.auth.tokens import Principal
 from server.live import broadcast_alerts
 from server.models import Alert, Notification
 from server.views import AlertOut, alert_out
@@ -80,42 +81,48 @@ def get_alert(alert_id: int, db: Db, ctx: Ctx, user: User_, lang: Lang) -> Alert
 @router.post("/{alert_id}/ack", response_model=AlertOut)
 def acknowledge(alert_id: int, db: Db, ctx: Ctx, user: Actor, lang: Lang, body: AckIn | None = None) -> AlertOut:
     """Take the alert: stops escalation; records who and when."""
-    return _transition(db, ctx, lang, alert_id, lambda: service.acknowledge(
+    return _transition(db, ctx, user, lang, alert_id, lambda: service.acknowledge(
         db, alert_id, actor=user.username, at=ctx.clock(), note=body.note if body else None))
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut)
 def resolve(alert_id: int, body: ResolveIn, db: Db, ctx: Ctx, user: Actor, lang: Lang) -> AlertOut:
     """Close the alert with its reason (real event, false alarm, test, drill)."""
-    return _transition(db, ctx, lang, alert_id, lambda: service.resolve(
+    return _transition(db, ctx, user, lang, alert_id, lambda: service.resolve(
         db, alert_id, actor=user.username, at=ctx.clock(), resolution=body.resolution, note=body.note))
 
 
 @router.post("/{alert_id}/comment", response_model=AlertOut)
 def add_comment(alert_id: int, body: CommentIn, db: Db, ctx: Ctx, user: Actor, lang: Lang) -> AlertOut:
     """Add a note to the alert's history."""
-    return _transition(db, ctx, lang, alert_id, lambda: service.comment(
+    return _transition(db, ctx, user, lang, alert_id, lambda: service.comment(
         db, alert_id, actor=user.username, at=ctx.clock(), note=body.note))
 
 
 @router.post("/{alert_id}/assign", response_model=AlertOut)
 def assign(alert_id: int, body: AssignIn, db: Db, ctx: Ctx, user: Actor, lang: Lang) -> AlertOut:
     """Say who is on it."""
-    return _transition(db, ctx, lang, alert_id, lambda: service.assign(
+    return _transition(db, ctx, user, lang, alert_id, lambda: service.assign(
         db, alert_id, actor=user.username, at=ctx.clock(), assignee=body.assignee))
 
 
 @router.get("/{alert_id}/notifications", response_model=list[NotificationOut])
 def notifications(alert_id: int, db: Db, user: User_) -> list[Notification]:
     """Every message of the alert's escalation, oldest first, with its delivery status."""
-    if db.get(Alert, alert_id) is None:
+    found = db.get(Alert, alert_id)
+    if found is None or not user.may_see(found.site):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     query = select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
     return list(db.scalars(query))
 
 
-def _transition(db: Db, ctx: Ctx, lang: str, alert_id: int, change: Callable[[], Alert]) -> AlertOut:
-    """Run a transition, commit, broadcast; 404 for an unknown alert, 409 for an impossible transition."""
+def _transition(db: Db, ctx: Ctx, user: Principal, lang: str, alert_id: int,
+                change: Callable[[], Alert]) -> AlertOut:
+    """Run a transition, commit, broadcast; 404 for an unknown alert (or another site's, for a user limited to
+    sites), 409 for an impossible transition."""
+    found = db.get(Alert, alert_id)
+    if found is None or not user.may_see(found.site):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     try:
         alert = change()
     except LookupError:

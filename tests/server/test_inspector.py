@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from devices.messages import utcnow
 from server.auth.tokens import COOKIE
 from server.auth.users import Role
 from tests.conftest import Broker
@@ -135,3 +136,23 @@ def test_the_live_stream_keeps_to_the_granted_sites(two_sites: LiveServer) -> No
         assert next(lines) == "event: snapshot"
         snapshot = json.loads(next(lines).split(":", 1)[1])
     assert {d["site"] for d in snapshot["devices"]} == {a}  # without ?site=: their own home only
+
+
+def test_staff_of_one_home_cannot_touch_another_homes_alert(two_sites: LiveServer) -> None:
+    a, b = site_ids(two_sites)
+    with two_sites.ctx.sessions.begin() as db:  # an open alert at home b
+        from devices.kinds import Severity
+        from server.alerts import service
+        from server.rules.base import Raise
+        alert = service.apply_raise(db, site=b, rule="sos", at=utcnow(),
+                                    action=Raise("sos-bath-s", Severity.CRITICAL, None, {}))
+    nurse_a = login(two_sites, "nurse-a", Role.STAFF, sites=[a])
+    with as_user(two_sites, nurse_a) as client:
+        for path, body in ((f"/api/v1/alerts/{alert.id}/ack", None),
+                           (f"/api/v1/alerts/{alert.id}/resolve", {"resolution": "false_alarm"}),
+                           (f"/api/v1/alerts/{alert.id}/comment", {"note": "not ours"})):
+            assert client.post(path, json=body).status_code == 404, path
+        assert client.get(f"/api/v1/alerts/{alert.id}/notifications").status_code == 404
+    nurse_b = login(two_sites, "nurse-b", Role.STAFF, sites=[b])
+    with as_user(two_sites, nurse_b) as client:
+        assert client.post(f"/api/v1/alerts/{alert.id}/ack").json()["status"] == "acknowledged"
