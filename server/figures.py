@@ -24,7 +24,7 @@ def figures(session: Session, facility: Facility, since: datetime, until: dateti
     if site:
         query = query.where(Alert.site == site)
     alerts = list(session.scalars(query))
-    escalated = _escalated(session, [a.id for a in alerts])
+    escalated = escalated_ids(session, [a.id for a in alerts])
 
     def shift_of(a: Alert) -> str:
         found = facility.site_by_id.get(a.site)
@@ -46,7 +46,7 @@ def figures(session: Session, facility: Facility, since: datetime, until: dateti
     }
 
 
-def _escalated(session: Session, alert_ids: list[int]) -> set[int]:
+def escalated_ids(session: Session, alert_ids: list[int]) -> set[int]:
     """Alerts that went past their first step (nobody answered in time)."""
     if not alert_ids:
         return set()
@@ -72,13 +72,13 @@ def _one(alerts: list[Alert], target: Callable[[Alert], timedelta | None], escal
     within = [a for a, t in judged if a.acked_at and a.acked_at - a.raised_at <= t]
     return {
         "alerts": len(alerts), "acknowledged": len(to_ack), "resolved": len(to_resolve),
-        "ack_s": _spread(to_ack), "resolve_s": _spread(to_resolve),
+        "ack_s": spread(to_ack), "resolve_s": spread(to_resolve),
         "within_target": round(len(within) / len(judged), 3) if judged else None,
         "escalated": sum(1 for a in alerts if a.id in escalated),
     }
 
 
-def _spread(values: list[float]) -> Row:
+def spread(values: list[float]) -> Row:
     """Median and 90th percentile (None when there is nothing to measure)."""
     if not values:
         return {"median": None, "p90": None}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devices.facility import Facility
-from server.figures import _escalated, _spread  # the same "escalated" and median as the tables beside the charts
+from server.figures import escalated_ids, spread  # the same "escalated" and median as the tables beside the charts
 from server.models import Alert
 
 Row = dict[str, Any]
@@ -23,7 +23,7 @@ def daily(session: Session, facility: Facility, since: datetime, until: datetime
     query = select(Alert).where(Alert.raised_at >= since, Alert.raised_at < until, Alert.muted.is_(None),
                                 Alert.site == site)
     alerts = list(session.scalars(query))
-    escalated = _escalated(session, [a.id for a in alerts])
+    escalated = escalated_ids(session, [a.id for a in alerts])
     by_day: dict[date, list[Alert]] = defaultdict(list)
     for alert in alerts:
         by_day[found.local(alert.raised_at).date()].append(alert)
@@ -36,4 +36,4 @@ def _day(day: date, alerts: list[Alert], escalated: set[int]) -> Row:
     """The figures of one day."""
     to_ack = [(a.acked_at - a.raised_at).total_seconds() for a in alerts if a.acked_at]
     return {"day": day.isoformat(), "alerts": len(alerts), "acknowledged": len(to_ack),
-            "ack_median_s": _spread(to_ack)["median"], "escalated": sum(1 for a in alerts if a.id in escalated)}
+            "ack_median_s": spread(to_ack)["median"], "escalated": sum(1 for a in alerts if a.id in escalated)}

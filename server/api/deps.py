@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devices.facility import Site
 from server.auth.tokens import COOKIE, Principal
 from server.auth.users import ACTORS, Role
 from server.context import Context
@@ -84,6 +85,14 @@ def visible_site(user: Principal, site: str | None, ctx: Context) -> str | None:
 def visible_sites(user: Principal, ctx: Context) -> list[str]:
     """The facility's sites this user may see, in the facility file's order."""
     return [site.id for site in ctx.facility.sites if user.may_see(site.id)]
+
+
+def chosen_site(ctx: Context, user: Principal, site: str | None) -> Site:
+    """The named site (404 unknown, 403 not granted), or the first one the user may see (403 when none)."""
+    chosen = visible_site(user, site, ctx) if site else next(iter(visible_sites(user, ctx)), None)
+    if chosen is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
+    return ctx.facility.site_by_id[chosen]
 
 
 def admin(user: User_) -> Principal:

@@ -6,9 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from server.api.deps import Ctx, Db, Lang, User_, visible_site, visible_sites
-from server.auth.tokens import Principal
-from server.context import Context
+from server.api.deps import Ctx, Db, Lang, User_, chosen_site
 from server.records.export import ExportError, UnknownKind, check_kind, period
 from server.records.export_fonts import FontMissing
 from server.records.report import export_file
@@ -25,7 +23,7 @@ def export(kind: str, db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | Non
     """drills, patrols, inspections, rectifications, food-samples, cold-storage or alerts of a site (default:
     the first one the user may see) over at most 400 days, headers in `lang`. The PDF's footer gives the
     site's audit chain when it was made: links, head hash, intact or not."""
-    found = ctx.facility.site_by_id[_site(user, site, ctx)]
+    found = chosen_site(ctx, user, site)
     now = ctx.clock()
     try:
         check_kind(kind)
@@ -41,13 +39,3 @@ def export(kind: str, db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | Non
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                         "Cache-Control": "private, no-store"})
-
-
-def _site(user: Principal, site: str | None, ctx: Context) -> str:
-    """The site asked for (404 unknown, 403 not granted), else the first one the user may see."""
-    if site is not None:
-        return str(visible_site(user, site, ctx))
-    mine = visible_sites(user, ctx)
-    if not mine:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
-    return mine[0]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
+from server.api.deps import Actor, Ctx, Db, Lang, User_, chosen_site, visible_site, visible_sites
 from server.auth.users import MANAGERS
 from server.live import broadcast_alerts
 from server.models import Inspection, RecordPhoto
@@ -71,7 +71,7 @@ def cold_storage(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: da
                  format: Literal["json", "csv"] = "json") -> Any:  # noqa: A002 (the query parameter's name)
     """The cold-storage log of a site's day (default: today at the site): each fridge and freezer's reading at
     08:00, 14:00 and 20:00 (the nearest within 30 min, in range or not) and every excursion with its alert."""
-    found = _site(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     when = day or found.local(ctx.clock()).date()
     logs = cold_log(db, found, when)
     if format == "csv":
@@ -86,7 +86,7 @@ def patrol_rounds(db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | None = 
                   day: date | None = None) -> dict[str, Any]:
     """A day's patrol rounds (default: today at the site): window, each checkpoint's first check-in inside it
     (when, who), and the state: pending, done or missed."""
-    found = _site(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     when = day or found.local(ctx.clock()).date()
     rounds = patrols.day_status(db, found, when, ctx.clock())
     return {"site": found.id, "day": when.isoformat(), "rounds": [r.as_dict(lang) for r in rounds]}
@@ -97,7 +97,7 @@ def patrol_checkpoints(ctx: Ctx, user: User_, lang: Lang, site: str | None = Non
     """The checkpoints with the link each one's QR code holds (managers: whoever has a link can check in)."""
     if user.role not in MANAGERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "managers only: the links are what the QR codes prove")
-    found = _site(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     base = ctx.settings.link_base()
     return [{"checkpoint": c.id, "name": c.name.get(lang), "room": c.room,
              "link": base + patrols.link(ctx.settings.signing_key(), found.id, c.id),
@@ -111,21 +111,13 @@ def patrol_qr(checkpoint: str, ctx: Ctx, user: User_, site: str | None = None) -
     """The QR code to print and put on the wall at a checkpoint (managers)."""
     if user.role not in MANAGERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "managers only: the links are what the QR codes prove")
-    found = _site(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     if checkpoint not in {c.id for c in found.patrols.checkpoints}:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no checkpoint {checkpoint}")
     url = ctx.settings.link_base() + patrols.link(ctx.settings.signing_key(), found.id, checkpoint)
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=8, border=4)
     return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
-
-
-def _site(ctx: Any, user: Any, site: str | None) -> Any:
-    """The named site (404 if unknown, 403 if not granted), or the first the user may see."""
-    chosen = visible_site(user, site, ctx) if site else next(iter(visible_sites(user, ctx)), None)
-    if chosen is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
-    return ctx.facility.site_by_id[chosen]
 
 
 class ResultIn(BaseModel):
@@ -156,7 +148,7 @@ class CloseIn(BaseModel):
 def record_inspection(body: InspectionIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Record an inspection; every failed item opens a rectification task (owner: as given, else the inspector;
     due: the form's `fix_within` later)."""
-    found = _site(ctx, user, body.site)
+    found = chosen_site(ctx, user, body.site)
     try:
         row, opened = inspections.record(db, found, body.template, [r.model_dump() for r in body.results],
                                          by=user.username, at=ctx.clock(), notes=body.notes)
@@ -220,7 +212,7 @@ class SampleIn(BaseModel):
 @router.post("/food-samples", status_code=status.HTTP_201_CREATED)
 def keep_sample(body: SampleIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Record a kept sample: at least the site's `sample_grams`; discard due `keep` later."""
-    found = _site(ctx, user, body.site)
+    found = chosen_site(ctx, user, body.site)
     try:
         row = food.keep(db, found, meal=body.meal, dish=body.dish, grams=body.grams, by=user.username,
                         at=ctx.clock(), day=body.day)
@@ -233,7 +225,7 @@ def keep_sample(body: SampleIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]
 @router.get("/food-samples")
 def list_samples(db: Db, ctx: Ctx, user: User_, site: str | None = None, day: date | None = None) -> dict[str, Any]:
     """A day's samples per meal (default: today at the site), with discard times; meals without one say so."""
-    found = _site(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     when = day or found.local(ctx.clock()).date()
     kept = food.samples(db, found.id, when)
     return {"site": found.id, "day": when.isoformat(),
@@ -319,7 +311,7 @@ class ColdReadingIn(BaseModel):
 def cold_reading(body: ColdReadingIn, db: Db, ctx: Ctx, user: Actor) -> dict[str, Any]:
     """Write down a cabinet's temperature where no sensor reads it (`food.cabinets`); out of the site's limits it
     raises `cold_storage` at once, back inside them clears it. It appears in the cold-storage log."""
-    found = _site(ctx, user, body.site)
+    found = chosen_site(ctx, user, body.site)
     try:
         row, alert = cold_manual.record(db, found, body.cabinet, body.temperature_c, by=user.username,
                                         at=ctx.clock())

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from devices.facility import Site
-from server.api.deps import Ctx, Db, Lang, User_, visible_site, visible_sites
+from server.api.deps import Ctx, Db, Lang, User_, chosen_site, visible_site, visible_sites
 from server.auth.tokens import Principal
 from server.context import Context
 from server.residents import bed_night
@@ -34,17 +34,9 @@ def bed(bed: str, db: Db, ctx: Ctx, user: User_, lang: Lang, site: str | None = 
                      snapshots=user.role in ctx.settings.snapshot_roles).detail()
 
 
-def site_for(ctx: Context, user: Principal, site: str | None) -> Site:
-    """The named site (404 unknown, 403 not granted), or the first the user may see."""
-    chosen = visible_site(user, site, ctx) if site else next(iter(visible_sites(user, ctx)), None)
-    if chosen is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
-    return ctx.facility.site_by_id[chosen]
-
-
 def site_of_bed(ctx: Context, user: Principal, site: str | None, bed: str) -> Site:
-    """As `site_for`, and the site must hold the bed (else 404)."""
-    found = site_for(ctx, user, site)
+    """As `chosen_site`, and the site must hold the bed (else 404)."""
+    found = chosen_site(ctx, user, site)
     if bed not in found.bed_by_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no bed {bed} at site {found.id}")
     return found

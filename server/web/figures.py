@@ -10,13 +10,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from devices.facility import Site
-from server.api.deps import Ctx, Db, Lang
+from server.api.deps import Ctx, Db, Lang, chosen_site
 from server.figures import figures
 from server.figures_daily import daily
 from server.models import Alert, Notification
 from server.texts import RULE_TITLES, rule_title, word
 from server.web.charts import Bar, Point, bar_chart, trend_chart
-from server.web.manager import SEVERITIES, chosen_site, page_texts, site_choices
+from server.web.manager import SEVERITIES, page_texts, site_choices
 from server.web.manager_texts import duration
 from server.web.routes import TEMPLATES, who
 

@@ -17,7 +17,7 @@ from devices.facility import Site
 from server import suppressions
 from server.alerts.service import Resolution, Status
 from server.api import care
-from server.api.deps import Ctx, Db, Lang, visible_site, visible_sites
+from server.api.deps import Ctx, Db, Lang, chosen_site, visible_sites
 from server.auth.tokens import Principal
 from server.auth.users import MANAGERS
 from server.models import Alert, Suppression
@@ -33,14 +33,6 @@ PER_PAGE = 50
 CSV_MAX = 10_000  # a CSV of one filter; the records exports cover whole periods
 SEVERITIES = ("critical", "high", "medium", "low")
 RULES = tuple(dict.fromkeys([*RULE_TITLES, *RULE_NAMES]))
-
-
-def chosen_site(ctx: Ctx, user: Principal, site: str | None) -> Site:
-    """The named site (404 unknown, 403 not granted, as the API), or the first one the user may see."""
-    chosen = visible_site(user, site, ctx) if site else next(iter(visible_sites(user, ctx)), None)
-    if chosen is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.username} is granted no site of this facility")
-    return ctx.facility.site_by_id[chosen]
 
 
 def page_texts(lang: str) -> dict[str, str]:

@@ -4,12 +4,11 @@ exports) and the district view across the sites the user is granted. Read-only f
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from devices.facility import Site
-from server.api.deps import Ctx, Db, Lang, visible_site, visible_sites
-from server.auth.tokens import Principal
+from server.api.deps import Ctx, Db, Lang, chosen_site, visible_sites
 from server.records import calendar, drills, food, inspections, patrols
 from server.records.district import site_summary
 from server.records.inspection_calendar import site_dues
@@ -30,7 +29,7 @@ def records_page(request: Request, ctx: Ctx, db: Db, lang: Lang, site: str | Non
     user = who(request, ctx, db)
     if user is None:
         return RedirectResponse("/login?next=/records", status_code=303)
-    found = _site(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     now = ctx.clock()
     today = found.local(now).date()
     return TEMPLATES.TemplateResponse(request, "records.html", {
@@ -58,14 +57,6 @@ def district_page(request: Request, ctx: Ctx, db: Db, lang: Lang, days: int = 30
             for s in visible_sites(user, ctx)]
     return TEMPLATES.TemplateResponse(request, "district.html", {
         "t": {**texts(lang), **records_texts(lang)}, "lang": lang, "rows": rows, "days": days, "user": user})
-
-
-def _site(ctx: Any, user: Principal, site: str | None) -> Site:
-    """The named site (404/403 as the API), or the first the user may see."""
-    chosen = visible_site(user, site, ctx) if site else next(iter(visible_sites(user, ctx)), None)
-    if chosen is None:
-        raise HTTPException(403, f"{user.username} is granted no site of this facility")
-    return ctx.facility.site_by_id[chosen]
 
 
 def _calendar(db: Db, site: Site, now: Any, lang: str) -> list[dict[str, Any]]:

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from devices.facility import Site
 from server.api.care import TurnIn, log_turn
-from server.api.deps import Ctx, Db, Lang
-from server.api.residents import site_for, site_of_bed
+from server.api.deps import Ctx, Db, Lang, chosen_site
+from server.api.residents import site_of_bed
 from server.auth.tokens import Principal
 from server.auth.users import ACTORS
 from server.residents import bed_night
@@ -28,7 +28,7 @@ def residents_page(request: Request, ctx: Ctx, db: Db, lang: Lang, site: str | N
     user = who(request, ctx, db)
     if user is None:
         return RedirectResponse("/login?next=/residents", status_code=303)
-    found = site_for(ctx, user, site)
+    found = chosen_site(ctx, user, site)
     now = ctx.clock()
     rows = [bed_night(db, site=found, bed=bed, now=now, language=lang, snapshots=False) for bed in found.bed_by_id]
     return TEMPLATES.TemplateResponse(request, "residents.html", _context(found, lang, user, now, rows=rows))
