@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     retention_records_days: int = Field(1827, ge=1827, description="days records are kept (drills, patrols, "
                                         "inspections, food, alerts, care): at least 5 years, as the rules ask")
     retention_dead_letters_days: int = Field(90, ge=1, description="days refused MQTT messages are kept")
+    retention_observations_days: int = Field(14, ge=1, description="days raw observations are kept; hourly "
+                                             "aggregates of them are kept as long as the records")
+    shards: int = Field(1, ge=1, le=256, description="shards the sites are split into between several server "
+                        "processes (PostgreSQL only; give every server the same number)")
     pdf_font: Path | None = Field(None, description="TrueType font (.ttf/.ttc) with Chinese glyphs for PDF reports "
                                   "(default: the first of WenQuanYi Micro Hei, Droid Sans Fallback ... found)")
     ack_link_hours: float = Field(24, gt=0, description="how long a one-tap acknowledge link works")
