@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from devices import mqtt as cw_mqtt
 from devices import topics
@@ -135,11 +135,21 @@ class Consumer:
 
     def _store(self, batch: list[Message]) -> None:
         """Commit the batch, retrying while the database is away; then acknowledge and broadcast."""
-        delay = 0.5
+        delay, conflicts = 0.5, 0
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
                 changes = self.pipeline.process(batch)
+            except IntegrityError as exc:
+                # Someone else committed the same thing first (an alert raised as staff resolved its twin, a
+                # shard's previous holder): read the database again and redo the batch, rather than lose it.
+                conflicts += 1
+                self.pipeline.reload_quietly()
+                if conflicts <= 3:
+                    log.warning("batch conflicted with another writer (%s); retrying", exc.orig.__class__.__name__)
+                    continue
+                self._isolate(batch, exc)
+                return
             except OperationalError as exc:
                 log.warning("database unavailable (%s); retrying the batch in %.1f s", exc.__class__.__name__, delay)
                 self._stop.wait(delay)

@@ -4,24 +4,29 @@ Alert and device payloads stay pydantic models: FastAPI's SSE encoder then write
 `model_dump_json` (~5 µs) instead of `jsonable_encoder` + `json.dumps` on a dict (~50 µs), and it does that
 for every screen (bench/screen_fanout.py: 50 screens at ~56 events/s each)."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devices.messages import Reading
 from server import suppressions
 from server.alerts.service import Status
 from server.context import Context
 from server.events import Event
 from server.models import Alert, DeviceState, Edge, Suppression
 from server.pipeline import Changes
+from server.rules.base import Obs
 from server.views import alert_out, device_out
 
 LANGUAGES = ("zh-CN", "en")
 
 
-def broadcast_alerts(ctx: Context, alerts: list[Alert]) -> None:
-    """Send changed alerts to every screen."""
+def broadcast_alerts(ctx: Context, alerts: list[Alert], *, announce: bool = True) -> None:
+    """Send changed alerts to every screen (of every server process)."""
+    if announce and ctx.bus is not None and alerts:
+        ctx.bus.announce("alerts", [a.id for a in alerts])
     if ctx.hub is None:
         return
     events = [Event("alert", {lang: alert_out(a, ctx.facility, lang, with_events=False) for lang in LANGUAGES},
@@ -29,8 +34,10 @@ def broadcast_alerts(ctx: Context, alerts: list[Alert]) -> None:
     ctx.hub.publish_threadsafe(events)
 
 
-def broadcast_suppressions(ctx: Context) -> None:
+def broadcast_suppressions(ctx: Context, *, announce: bool = True) -> None:
     """Send every screen the silences, maintenance windows and drills now in force."""
+    if announce and ctx.bus is not None:
+        ctx.bus.announce("suppressions", [])
     if ctx.hub is None:
         return
     with ctx.sessions() as db:
@@ -49,28 +56,77 @@ def suppression_out(row: Suppression) -> dict[str, Any]:
             "reason": row.reason}
 
 
-def on_changes(ctx: Context, changes: Changes) -> None:
-    """Called by the pipeline thread after each commit."""
+def on_changes(ctx: Context, changes: Changes, pipeline: Any = None) -> None:
+    """Called by a pipeline thread after each commit."""
     if changes.alerts and ctx.notifier is not None:
         ctx.notifier.wake()  # the first round of a new alert goes out now
     broadcast_alerts(ctx, changes.alerts)
     broadcast_edges(ctx, changes.edges)
-    if not changes.devices or ctx.hub is None or ctx.pipeline is None:
+    pipeline = pipeline or ctx.pipeline
+    if not changes.devices or pipeline is None:
         return
-    events = []
+    if ctx.bus is not None:
+        ctx.bus.announce("devices", sorted(changes.devices))
+    if ctx.hub is None or not ctx.hub.clients:
+        return
+    rows = []
     for key in sorted(changes.devices):
-        entry = ctx.pipeline.registry.entries.get(key)
-        if entry is None:
-            continue
-        row = DeviceState(site=entry.site, device=entry.device, kind=entry.kind, room=entry.room,
-                          last_seen=entry.last_seen, online=entry.online, battery_pct=entry.battery_pct,
-                          state=dict(entry.state), observations=entry.observations, rejected=entry.rejected)
-        events.append(Event("device", {lang: device_out(row, ctx.facility, lang) for lang in LANGUAGES}, entry.site))
-    ctx.hub.publish_threadsafe(events)
+        entry = pipeline.registry.entries.get(key)
+        if entry is not None:
+            rows.append(DeviceState(site=entry.site, device=entry.device, kind=entry.kind, room=entry.room,
+                                    last_seen=entry.last_seen, online=entry.online, battery_pct=entry.battery_pct,
+                                    state=dict(entry.state), observations=entry.observations,
+                                    rejected=entry.rejected))
+    broadcast_devices(ctx, rows)
 
 
-def broadcast_edges(ctx: Context, sites: set[str]) -> None:
+def broadcast_devices(ctx: Context, rows: list[DeviceState]) -> None:
+    """Send changed devices to this process's screens."""
+    if ctx.hub is not None:
+        ctx.hub.publish_threadsafe([Event("device", {lang: device_out(row, ctx.facility, lang) for lang in LANGUAGES},
+                                          row.site) for row in rows])
+
+
+def on_remote(ctx: Context, message: dict[str, Any]) -> None:
+    """What another server process committed: show it on our screens, act on it if it is ours to act on."""
+    kind, items = message.get("k"), message.get("i") or []
+    if kind == "alerts":
+        if ctx.notifier is not None:
+            ctx.notifier.wake()
+        if ctx.hub is not None and ctx.hub.clients:
+            with ctx.sessions() as db:
+                broadcast_alerts(ctx, list(db.scalars(select(Alert).where(Alert.id.in_(items)))), announce=False)
+    elif kind == "devices" and ctx.hub is not None and ctx.hub.clients:
+        keys = {tuple(key) for key in items}
+        sites = sorted({site for site, _ in keys})
+        with ctx.sessions() as db:
+            rows = db.scalars(select(DeviceState).where(DeviceState.site.in_(sites))).all()
+        broadcast_devices(ctx, [r for r in rows if (r.site, r.device) in keys])
+    elif kind == "edges":
+        broadcast_edges(ctx, set(items), announce=False)
+    elif kind == "suppressions":
+        for pipeline in ctx.pipelines():
+            pipeline.suppressions_changed()
+        broadcast_suppressions(ctx, announce=False)
+    elif kind == "turn":
+        hand_turn(ctx, *items, announce=False)
+
+
+def hand_turn(ctx: Context, site_id: str, device_id: str, at: str, action: str, *, announce: bool = True) -> None:
+    """A turn logged on a screen goes to the pipeline running the site's rules, in this process or another."""
+    pipeline = ctx.pipeline_for(site_id)
+    if pipeline is not None:
+        site = ctx.facility.site_by_id[site_id]
+        pipeline.submit(Obs(site, site.device_by_id[device_id], datetime.fromisoformat(at),
+                            Reading(movement=True, action=action)))
+    elif announce and ctx.bus is not None:
+        ctx.bus.announce("turn", [site_id, device_id, at, action])
+
+
+def broadcast_edges(ctx: Context, sites: set[str], *, announce: bool = True) -> None:
     """Send the edges whose status or heartbeat changed."""
+    if announce and ctx.bus is not None and sites:
+        ctx.bus.announce("edges", sorted(sites))
     if not sites or ctx.hub is None:
         return
     with ctx.sessions() as db:

@@ -15,12 +15,13 @@ from devices.facility import Facility
 from devices.loader import load_facility
 from devices.messages import utcnow
 from server import __doc__ as about
-from server import digest, retention
+from server import cluster, digest, live, retention
 from server.api import alerts, auth, cameras, care, devices, duty, epidemic, exports, figures, ops, records
 from server.api import residents as residents_api
 from server.api.deps import principal
 from server.auth.tokens import TokenSigner
 from server.auth.users import bootstrap_admin
+from server.bus import Bus
 from server.consumer import Consumer
 from server.context import Context
 from server.db import make_engine, make_sessions, upgrade
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
     facility = facility or load_facility(settings.config, profile=settings.profile)
     channels.check(facility, str(settings.config))  # a broken channel stops us now, not at the first alarm
     security.check_secrets(settings)  # after the facility file: its errors are the ones people fix first
+    if settings.shards > 1 and not settings.database_url.startswith(("postgresql", "postgres:")):
+        raise ValueError("CAREWATCH_SHARDS > 1 (several server processes) needs PostgreSQL: its advisory locks "
+                         "decide which process runs which sites")
     engine = make_engine(settings.database_url)
     ctx = Context(settings=settings, facility=facility, engine=engine, sessions=make_sessions(engine),
                   signer=TokenSigner(settings.signing_key(), settings.session_hours * 3600), clock=clock)
@@ -64,6 +68,10 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
             yield
         finally:
             ctx.hub.close_all()
+            if ctx.coordinator is not None:
+                await asyncio.to_thread(ctx.coordinator.stop)
+            if ctx.bus is not None:
+                await asyncio.to_thread(ctx.bus.stop)
             if ctx.notifier is not None:
                 await asyncio.to_thread(ctx.notifier.stop)
             if ctx.scheduler is not None:
@@ -106,21 +114,60 @@ def _prepare(ctx: Context) -> None:
 
 
 def _start_ingest(ctx: Context) -> None:
-    """Load rule state and timers, then subscribe."""
-    s = ctx.settings
-    ctx.pipeline = Pipeline(ctx.facility, ctx.sessions, clock=ctx.clock)
-    ctx.pipeline.load()
-    ctx.consumer = Consumer(ctx.pipeline, ctx.facility, url=s.mqtt_url, protocol=s.mqtt_protocol,
-                            client_id=s.mqtt_client_id, shared_group=s.mqtt_shared_group,
-                            session_expiry=s.mqtt_session_expiry, batch_size=s.batch_size,
-                            on_changes=lambda changes: on_changes(ctx, changes), clock=ctx.clock)
-    ctx.consumer.start()
-    if s.notify:
+    """Load rule state and timers, then subscribe; with shards, join the other processes instead."""
+    if ctx.settings.shards > 1:
+        _start_cluster(ctx)
+        return
+    ctx.pipeline, ctx.consumer = _pipeline(ctx, ctx.facility, ctx.settings.mqtt_client_id)
+    if ctx.settings.notify:
         _start_notifier(ctx)
 
 
+def _pipeline(ctx: Context, facility: Facility, client_id: str) -> tuple[Pipeline, Consumer]:
+    """A pipeline for some sites, loaded from the database, and its running MQTT consumer."""
+    s = ctx.settings
+    pipeline = Pipeline(facility, ctx.sessions, clock=ctx.clock)
+    pipeline.load()
+    consumer = Consumer(pipeline, facility, url=s.mqtt_url, protocol=s.mqtt_protocol, client_id=client_id,
+                        shared_group=s.mqtt_shared_group, session_expiry=s.mqtt_session_expiry,
+                        batch_size=s.batch_size, on_changes=lambda changes: on_changes(ctx, changes, pipeline),
+                        clock=ctx.clock)
+    consumer.start()
+    return pipeline, consumer
+
+
+def _start_cluster(ctx: Context) -> None:
+    """Listen to the other processes, then lease our share of the shards (and maybe leadership)."""
+    s = ctx.settings
+    url = cluster.libpq_url(s.database_url)
+    ctx.bus = Bus(url, lambda message: live.on_remote(ctx, message))
+    ctx.bus.start()
+    ctx.coordinator = cluster.Coordinator(
+        url, s.shards, start_shard=lambda shard: _start_shard(ctx, shard),
+        stop_shard=lambda shard: _stop_shard(ctx, shard),
+        start_leader=lambda: _start_notifier(ctx) if s.notify else None, stop_leader=lambda: _stop_notifier(ctx))
+    ctx.coordinator.start()
+
+
+def _start_shard(ctx: Context, shard: int) -> None:
+    """Run the pipeline of one shard's sites under the shard's own MQTT session."""
+    sites = cluster.sites_of(ctx.facility, shard, ctx.settings.shards)
+    if not sites:
+        return  # more shards than sites: nothing to run
+    facility = cluster.facility_subset(ctx.facility, sites)
+    pipeline, consumer = _pipeline(ctx, facility, f"{ctx.settings.mqtt_client_id}-shard-{shard}")
+    ctx.shards[shard] = cluster.Shard(pipeline, consumer)
+
+
+def _stop_shard(ctx: Context, shard: int) -> None:
+    """Finish the shard's batch in hand and disconnect; what is unacked comes to the next holder."""
+    running = ctx.shards.pop(shard, None)
+    if running is not None:
+        running.consumer.stop()
+
+
 def _start_notifier(ctx: Context) -> None:
-    """Escalation and delivery in a thread of this process (one process per database, for now)."""
+    """Escalation, delivery and the calendar in threads of this process (the leader's, with several)."""
     ctx.notifier = Notifier(ctx.facility, ctx.sessions, ctx.clock,
                             LinkMaker(ctx.settings.signing_key(), ctx.settings.link_base()), channels.build,
                             on_alerts=lambda alerts: broadcast_alerts(ctx, alerts))
@@ -132,3 +179,13 @@ def _start_notifier(ctx: Context) -> None:
     records_watch.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
                            lambda alerts: broadcast_alerts(ctx, alerts))
     ctx.scheduler.start()
+
+
+def _stop_notifier(ctx: Context) -> None:
+    """This process no longer leads: stop escalation and the calendar (another process takes them over)."""
+    if ctx.scheduler is not None:
+        ctx.scheduler.shutdown(wait=False)
+        ctx.scheduler = None
+    if ctx.notifier is not None:
+        ctx.notifier.stop()
+        ctx.notifier = None

@@ -52,7 +52,8 @@ class Registry:
     def load(self, session: Session) -> None:
         """Read the table and add every device of the facility file that is not in it yet."""
         rows = {(r.site, r.device): r for r in session.scalars(select(DeviceState))}
-        self.edges_down = {e.site for e in session.scalars(select(Edge)) if e.status_at is not None and not e.online}
+        self.edges_down = {e.site for e in session.scalars(select(Edge)) if e.status_at is not None and not e.online
+                           and e.site in self.facility.site_by_id}
         for site in self.facility.sites:
             for device in site.devices:
                 row = rows.get((site.id, device.id))

@@ -9,20 +9,19 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from devices.kinds import DeviceKind
-from devices.messages import Reading
 from server import suppressions
 from server.alerts import service
 from server.alerts.service import Resolution, Status
 from server.api.deps import Actor, Ctx, Db, User_
+from server.api.errors import API, documented
 from server.auth.users import MANAGERS
 from server.duty import latest_changes, on_duty
-from server.live import broadcast_alerts, broadcast_suppressions
+from server.live import broadcast_alerts, broadcast_suppressions, hand_turn
 from server.models import Alert, CareEvent, Suppression
 from server.records import drills
-from server.rules.base import Obs
 from server.suppressions import RULE_NAMES, Mode, Scope, SuppressionError
 
-router = APIRouter(prefix="/api/v1", tags=["care"])
+router = APIRouter(prefix="/api/v1", tags=["care"], responses=documented(*API, 409))
 
 
 class SuppressionIn(BaseModel):
@@ -158,8 +157,8 @@ def log_turn(bed: str, db: Db, ctx: Ctx, user: Actor, body: TurnIn | None = None
     db.add(row)
     db.commit()
     sensor = next((d for d in site.devices if d.kind is DeviceKind.BED_SENSOR and d.location.bed == bed), None)
-    if sensor is not None and ctx.pipeline is not None:
-        ctx.pipeline.submit(Obs(site, sensor, now, Reading(movement=True, action=f"staff:{user.username}"[:64])))
+    if sensor is not None:
+        hand_turn(ctx, site.id, sensor.id, now.isoformat(), f"staff:{user.username}"[:64])
     return row
 
 
@@ -174,6 +173,6 @@ def list_turns(bed: str, db: Db, ctx: Ctx, user: User_, site: str | None = None,
 
 def _changed(ctx: Ctx) -> None:
     """Tell the pipeline and the screens that suppressions changed."""
-    if ctx.pipeline is not None:
-        ctx.pipeline.suppressions_changed()
+    for pipeline in ctx.pipelines():
+        pipeline.suppressions_changed()
     broadcast_suppressions(ctx)

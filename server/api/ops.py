@@ -5,11 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from server.api.deps import Ctx, Lang, User_, visible_site, visible_sites
+from server.api.errors import documented, documented_beside
 from server.auth.tokens import Principal
 from server.live import snapshot
 from server.metrics import REGISTRY
@@ -17,7 +19,7 @@ from server.metrics import REGISTRY
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=documented(503))
 def healthz(ctx: Ctx, response: Response) -> dict[str, object]:
     """200 when the database answers and the broker is connected; 503 otherwise, saying which part is down."""
     checks: dict[str, object] = {"database": _database_ok(ctx), "mqtt": _mqtt_ok(ctx)}
@@ -26,7 +28,7 @@ def healthz(ctx: Ctx, response: Response) -> dict[str, object]:
     return {"status": "ok" if ok else "degraded", **checks}
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics() -> Response:
     """Prometheus text format."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
@@ -38,7 +40,7 @@ def screen_site(ctx: Ctx, user: User_, site: str | None = None) -> str | None:
     return visible_site(user, site, ctx) or _first_granted(user, ctx)
 
 
-@router.get("/events", response_class=EventSourceResponse)
+@router.get("/events", response_class=EventSourceResponse, responses=documented_beside(401, 403, 404))
 async def events(request: Request, ctx: Ctx, lang: Lang,
                  site: Annotated[str | None, Depends(screen_site)]) -> AsyncIterator[ServerSentEvent]:
     """Live screen: a `snapshot` event first (also after every reconnect), then `alert`, `device` and `edge`
@@ -85,4 +87,4 @@ def _database_ok(ctx: Ctx) -> bool:
 
 def _mqtt_ok(ctx: Ctx) -> bool:
     """Whether the ingest client is connected (True when ingest is off, e.g. in API-only tests)."""
-    return ctx.consumer is None or ctx.consumer.connected.is_set()
+    return all(consumer.connected.is_set() for consumer in ctx.consumers())

@@ -22,6 +22,11 @@ def run_online() -> None:
     """Migrate over a real connection; batch mode lets SQLite alter tables."""
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table (copy, drop, rename): with foreign keys on, the DROP would cascade to
+            # the rows pointing at it (measured: upgrading from 0001 deleted every alert event).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # else Alembic's transaction is not the outer one and never commits
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -41,8 +41,9 @@ class RuleEngine:
         self._route_cache: dict[tuple[str, str], list[tuple[Rule, Key]]] = {}
 
     def load(self, session: Session) -> None:
-        """Read every rule's state and pending timer (timers survive a restart)."""
-        for row in session.scalars(select(RuleState)):
+        """Read the state and pending timer of every rule of our sites (timers survive a restart)."""
+        query = select(RuleState).where(RuleState.site.in_(list(self.facility.site_by_id)))
+        for row in session.scalars(query):
             key = (row.site, row.rule, row.key)
             self.states[key] = dict(row.state or {})
             if row.due_at is not None:
