@@ -1,5 +1,5 @@
-"""`carewatch` command line: demo, server, edge, sim, mqtt-config, mqtt-certs, check, db upgrade, records verify
-and export, user add."""
+"""`carewatch` command line: demo, server, edge, sim, mqtt-config, mqtt-certs, check, db upgrade, backup and
+restore, records verify and export, user add."""
 
 import argparse
 import getpass
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands").add_subparsers(metavar="action")
     upgrade = _add(db, "upgrade", "apply database migrations", _db_upgrade)
     upgrade.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
+    _db_backup_parsers(db)
     records = sub.add_parser("records", help="safety records").add_subparsers(metavar="action")
     verify = _add(records, "verify", "check the audit chain: intact, or the first link where it breaks",
                   _records_verify)
@@ -76,6 +77,19 @@ def _add(sub: argparse._SubParsersAction, name: str, help_: str,  # type: ignore
                         help=f"facility file (default: $CAREWATCH_CONFIG or {DEFAULT_CONFIG})")
     parser.set_defaults(run=run)
     return parser
+
+
+def _db_backup_parsers(db: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`carewatch db backup` and `carewatch db restore`."""
+    backup = _add(db, "backup", "write a consistent backup of the database while the server runs (SQLite: a copy "
+                  "of the file; PostgreSQL: a pg_dump custom archive)", _db_backup)
+    backup.add_argument("--out", required=True, metavar="FILE", help="backup file to write (replaced when complete)")
+    backup.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
+    restore = _add(db, "restore", "load a backup into a fresh database, then apply the migrations (stop the "
+                   "servers first)", _db_restore)
+    restore.add_argument("file", metavar="FILE", help="a file written by `carewatch db backup`")
+    restore.add_argument("--force", action="store_true", help="replace everything in a database that holds rows")
+    restore.add_argument("--database-url", help="default: $CAREWATCH_DATABASE_URL or sqlite:///./carewatch.db")
 
 
 def _records_export_parser(records: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -282,6 +296,59 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     upgrade(url)
     print("database is up to date")
     return 0
+
+
+def _db_backup(args: argparse.Namespace) -> int:
+    """Write a backup; exit 1 when it cannot be made, 2 when the database cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from carewatch.backup import BackupError, backup
+    from server.settings import Settings
+
+    url = args.database_url or Settings().database_url
+    try:
+        done = backup(url, Path(args.out))
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        return _unreadable(_url_only(url), exc)
+    print(f"wrote {done.path} ({done.kind}, {done.size} bytes): {_rows(done.tables)}")
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    """Restore a backup; exit 1 when refused or failed, 2 when the database cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from carewatch.backup import BackupError, restore
+    from server.settings import Settings
+
+    url = args.database_url or Settings().database_url
+    try:
+        done = restore(url, Path(args.file), force=args.force)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        return _unreadable(_url_only(url), exc)
+    print(f"restored {done.path} ({done.kind}) and migrated to this release: {_rows(done.tables)}")
+    return 0
+
+
+def _url_only(url: str) -> Any:
+    """Something with the `.url` `_unreadable` prints, without opening a connection."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.engine import make_url
+
+    return SimpleNamespace(url=make_url(url))
+
+
+def _rows(tables: dict[str, int]) -> str:
+    """Rows in all and in a few tables people know."""
+    known = ", ".join(f"{tables[t]} {t}" for t in ("alerts", "observations", "audit_chain", "users") if t in tables)
+    return f"{sum(tables.values())} rows in {len(tables)} tables ({known})"
 
 
 def _records_verify(args: argparse.Namespace) -> int:
