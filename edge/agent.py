@@ -19,7 +19,7 @@ from devices.mqtt import ProtocolVersion, connect, make_client, parse_url
 from edge.cameras.manager import Cameras
 from edge.cameras.worker import Clock
 from edge.intake import Intake
-from edge.outbox import Outbox
+from edge.outbox import Outbox, OutboxLimits
 from edge.store import OutboxBusyError
 from edge.uplink import Uplink
 
@@ -45,11 +45,14 @@ class EdgeAgent:
         heartbeat_every: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
         cameras: bool = True,
+        outbox_limits: OutboxLimits | None = None,
     ) -> None:
         self.site = facility.site(site_id)
         self.device_address = parse_url(device_broker_url)
         uplink_address = parse_url(uplink_broker_url or device_broker_url)
-        self.outbox = Outbox(Path(state_dir) / "outbox.db")
+        # From the environment unless given: `carewatch edge`, `python -m edge` and the demo all build agents.
+        limits = outbox_limits or OutboxLimits.from_env()
+        self.outbox = Outbox(Path(state_dir) / "outbox.db", limits=limits)
         try:
             self._clock = clock
             self.intake = Intake(self.site, self.outbox, clock=clock)
@@ -103,7 +106,7 @@ class EdgeAgent:
         self.outbox.close()
 
     def stats(self) -> dict[str, Any]:
-        """Counters of the intake and the outbox, and the state of both connections."""
+        """Counters of the intake and the outbox, the outbox's fill and drops, and the state of both connections."""
         return {
             "site": self.site.id,
             "devices_connected": self.devices_connected.is_set(),
@@ -111,13 +114,15 @@ class EdgeAgent:
             **self.intake.stats(),
             "callback_errors": self.uplink.errors + self._callback_errors,
             "outbox": self.outbox.counts().as_dict(),
+            "outbox_space": self.outbox.space().as_dict(),
             "cameras": self.cameras.stats() if self.cameras is not None else {},
         }
 
     def _heartbeat(self) -> dict[str, Any]:
-        """Heartbeat body: when (the agent's clock), outbox pending and the counters."""
+        """Heartbeat body: when (the agent's clock), outbox pending, its fill and drops, and the counters."""
         stats = self.stats()
-        return {"at": self._clock().isoformat(), "pending": stats["outbox"]["pending"], "counters": stats}
+        return {"at": self._clock().isoformat(), "pending": stats["outbox"]["pending"],
+                "outbox_space": stats["outbox_space"], "counters": stats}
 
     def _on_device_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                            props: Any) -> None:
@@ -171,14 +176,16 @@ def run(
     state_dir: str | Path | None,
     profile: str | None,
     cameras: bool = True,
+    outbox_limits: OutboxLimits | None = None,
 ) -> None:
-    """Run an edge agent until SIGINT or SIGTERM; a bad facility file or URL exits with status 2."""
+    """Run an edge agent until SIGINT or SIGTERM; a bad facility file, URL or outbox limit exits with status 2."""
     try:
         facility = load_facility(config_path, profile=profile)
         site_id = facility.site(site).id
         agent = EdgeAgent(facility, site_id, device_broker_url=device_broker_url,
                           uplink_broker_url=uplink_broker_url, protocol=protocol,
-                          state_dir=Path(state_dir or Path(".carewatch") / f"edge-{site_id}"), cameras=cameras)
+                          state_dir=Path(state_dir or Path(".carewatch") / f"edge-{site_id}"), cameras=cameras,
+                          outbox_limits=outbox_limits)
     except (FacilityError, KeyError, ValueError, OSError, OutboxBusyError) as exc:
         # KeyError's str() adds quotes; its message is the first argument.
         print(f"carewatch edge: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)

@@ -53,7 +53,11 @@ class Uplink:
         self._beat.start()
 
     def send(self, topic: str, payload: bytes) -> int | None:
-        """Hand one outbox row to paho; its mid, or None when paho did not take it."""
+        """Hand one outbox row to paho; its mid, or None when paho did not take it (or the uplink is down)."""
+        if not self.connected.is_set():
+            # Rows wait in the outbox, not in paho's memory: there they survive a restart and, when the
+            # outbox is full, the oldest routine ones can make room for new critical events.
+            return None
         info = self.client.publish(topic, payload, qos=1)
         # NO_CONN still queues a QoS 1 message in paho, which sends it after reconnecting.
         if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
@@ -80,6 +84,10 @@ class Uplink:
             log.info("uplink connected to %s", self.address)
             self.connected.set()
             client.publish(self._status, ONLINE, qos=1, retain=True)
+            # At once, not at the next beat: the server learns the outbox's depth, fill and drops (and the
+            # edge's clock) before the backlog arrives.
+            self._beat_now()
+            self._outbox.wake()
         except Exception:
             self._failed("on_connect")
 
@@ -106,11 +114,15 @@ class Uplink:
         while not self._stop.wait(self._heartbeat_every):
             if not self.connected.is_set():
                 continue  # QoS 0: a stale heartbeat is worth nothing after an outage
-            try:
-                body = json.dumps(self._heartbeat()).encode()
-                self.client.publish(topics.edge_heartbeat(self.site), body, qos=0)
-            except Exception:
-                self._failed("heartbeat")
+            self._beat_now()
+
+    def _beat_now(self) -> None:
+        """Publish one heartbeat (QoS 0)."""
+        try:
+            body = json.dumps(self._heartbeat()).encode()
+            self.client.publish(topics.edge_heartbeat(self.site), body, qos=0)
+        except Exception:
+            self._failed("heartbeat")
 
     def _failed(self, where: str) -> None:
         """Count an unexpected error; never let it reach paho's thread."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
 
 from devices.facility import Facility
 from devices.loader import load_facility
@@ -107,8 +108,11 @@ def _prepare(ctx: Context) -> None:
     if ctx.settings.secret_key is None:
         log.warning("CAREWATCH_SECRET_KEY is not set: logins will not survive a restart")
     if ctx.settings.bootstrap_admin is not None:
-        with ctx.sessions.begin() as db:
-            created = bootstrap_admin(db, ctx.settings.bootstrap_admin.get_secret_value(), ctx.clock())
+        try:
+            with ctx.sessions.begin() as db:
+                created = bootstrap_admin(db, ctx.settings.bootstrap_admin.get_secret_value(), ctx.clock())
+        except IntegrityError:
+            created = None  # another server process starting at the same moment created it first
         if created is not None:
             log.info("created the bootstrap admin %r", created.username)
 
@@ -175,7 +179,8 @@ def _start_notifier(ctx: Context) -> None:
     # Calendar work (the daily digest) runs in the same one process as the notifier.
     ctx.scheduler = digest.scheduler(ctx.facility, ctx.sessions, channels.build, ctx.clock, ctx.settings.link_base())
     retention.schedule(ctx.scheduler, ctx.sessions, ctx.clock, ctx.settings.retention_records_days,
-                       ctx.settings.retention_dead_letters_days)
+                       ctx.settings.retention_dead_letters_days,
+                       observations_days=ctx.settings.retention_observations_days)
     records_watch.schedule(ctx.scheduler, ctx.sessions, ctx.facility, ctx.clock,
                            lambda alerts: broadcast_alerts(ctx, alerts))
     ctx.scheduler.start()

@@ -26,7 +26,33 @@ class Observation(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(Json)
 
-    __table_args__ = (Index("ix_observations_site_device_at", "site", "device", "at"),)
+    __table_args__ = (
+        Index("ix_observations_site_device_at", "site", "device", "at"),
+        # The rollup takes a site's oldest hour at a time; without this it would scan the site's every device.
+        Index("ix_observations_site_at", "site", "at"),
+    )
+
+
+class ObservationHour(Base):
+    """One device's observations of one UTC hour, rolled up once they pass `retention_observations_days`.
+
+    `fields` holds, per field of `data`: numbers {n, min, max, mean, first, last}; booleans {n, true, changes,
+    first, last}; text {n, counts: {value: n}, last}. A nested object's numbers are named `stats.fps_in`, ...
+    """
+
+    __tablename__ = "observation_hours"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)  # the hour's start, UTC
+    kind: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fields: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+    # Retention deletes by site and age across every device.
+    __table_args__ = (Index("ix_observation_hours_site_hour", "site", "hour"),)
 
 
 class Snapshot(Base):

@@ -22,7 +22,7 @@ from devices.messages import truncate_raw
 from server import metrics
 from server.alerts import service
 from server.ingest import Dead, EdgeStatus, Heartbeat, Incoming, Message, decode
-from server.models import Alert, DeadLetter, Observation, Snapshot
+from server.models import Alert, DeadLetter, Edge, Observation, Snapshot
 from server.registry import Registry, edge_heartbeat, edge_status
 from server.rules import ALL
 from server.rules.base import Clear, Obs, Raise, Rule
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # An edge clock running ahead must not schedule rule timers in the future.
 MAX_CLOCK_AHEAD = timedelta(seconds=5)
+# An edge clock off by more than this (learnt from its heartbeats) is corrected: a clock running behind would
+# otherwise set rule timers in the past (an alert minutes early, a turnover taken for a bed exit) and make
+# reporting devices look silent.
+MAX_CLOCK_OFFSET = timedelta(seconds=2)
 # Suppressions start and end by the clock too; the API asks for a reload at once when it changes them.
 MUTES_RELOAD = timedelta(seconds=30)
 
@@ -66,6 +70,7 @@ class Pipeline:
         # API), so a Clear for anything outside it needs no query.
         self.maybe_open: set[tuple[str, str, str]] = set()
         self.mutes = Mutes(facility)
+        self.edge_offsets: dict[str, timedelta] = {}  # site -> how far its edge's clock is ahead of ours
         self._mutes_at: datetime | None = None
         self._reload_mutes = threading.Event()
         # Observations made on the screen (a caregiver logging a turn), handed over to this thread.
@@ -77,6 +82,7 @@ class Pipeline:
             self.engine.load(session)
             self.registry.load(session)
             self.maybe_open = service.unresolved_keys(session)
+            self._load_offsets(session)
             self._load_mutes(session, self.clock())
 
     def suppressions_changed(self) -> None:
@@ -97,6 +103,7 @@ class Pipeline:
         """Store and evaluate one batch in one transaction; raises if the database refuses (nothing is acked)."""
         now = self.clock()
         decoded = [decode(m, self.facility) for m in messages]
+        self._learn_offsets(messages, decoded)  # before the batch's observations: they are read by it
         changes = Changes()
         with self.sessions.begin() as session:
             if self._reload_mutes.is_set():  # set by the API after its commit: this batch already obeys it
@@ -173,12 +180,40 @@ class Pipeline:
         for row in fresh:
             item = unique[row["id"]]
             env = item.envelope
-            at = min(env.at, now + MAX_CLOCK_AHEAD)
+            offset = self.edge_offsets.get(item.site.id)
+            at = min(env.at - offset if offset else env.at, now + MAX_CLOCK_AHEAD)
             fired += self.registry.seen(item.site.id, item.device.id, at, row["data"], env.seq)
             if env.data is not None and not self.mutes.in_maintenance(item.site.id, item.device, at):
                 fired += self.engine.observe(Obs(item.site, item.device, at, env.data, env.id))
             changes.devices.add((item.site.id, item.device.id))
         return fired
+
+    def _learn_offsets(self, messages: list[Message], decoded: list[Any]) -> None:
+        """Each heartbeat says the edge's time; against its arrival here that is its clock's offset (heartbeats
+        are QoS 0 and sent only while connected, so they are never a stale backlog)."""
+        for message, item in zip(messages, decoded, strict=True):
+            if isinstance(item, Heartbeat):
+                self._set_offset(item.site, item.info.get("at"), message.received_at)
+
+    def _set_offset(self, site: str, said: Any, arrived: datetime | None) -> None:
+        """Keep one site's offset if it is large enough to matter."""
+        try:
+            edge_time = datetime.fromisoformat(said) if isinstance(said, str) else None
+        except ValueError:
+            edge_time = None
+        if edge_time is None or edge_time.tzinfo is None or arrived is None:
+            return
+        offset = edge_time - arrived
+        if abs(offset) > MAX_CLOCK_OFFSET:
+            self.edge_offsets[site] = offset
+        else:
+            self.edge_offsets.pop(site, None)
+
+    def _load_offsets(self, session: Session) -> None:
+        """After a restart: the offsets of the last heartbeats kept."""
+        for edge in session.scalars(select(Edge)):
+            if edge.site in self.facility.site_by_id and edge.info:
+                self._set_offset(edge.site, edge.info.get("at"), edge.heartbeat_at)
 
     def _others(self, session: Session, decoded: list[Any], now: datetime, changes: Changes) -> list[Fired]:
         """Dead letters, edge statuses and heartbeats."""

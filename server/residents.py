@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from devices.facility import Site
 from devices.kinds import DeviceKind
+from server import rollup
 from server.models import Alert, CareEvent, Observation, RuleState, Snapshot
 from server.rules.base import at_local, dt, next_time
 from server.rules.beds import confirm_delay
@@ -149,7 +150,10 @@ def current_state(db: Session, *, site: str, devices: list[str], now: datetime) 
     query = select(Observation.at).where(_occupancy(devices, site, last), Observation.at <= now)
     if other is not None:
         query = query.where(Observation.at > other)
-    return ("in_bed" if last else "out"), db.scalar(query.order_by(Observation.at).limit(1))
+    first = db.scalar(query.order_by(Observation.at).limit(1))
+    if other is None and first is not None:  # not the other way in the raw days: the hourly aggregates know more
+        first = rollup.turned_since(db, site, devices, "occupied", bool(last), first) or first
+    return ("in_bed" if last else "out"), first
 
 
 def night_exits(db: Session, *, site: Site, bed: str, devices: list[str], night: Night, now: datetime) -> list[Exit]:

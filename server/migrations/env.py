@@ -29,6 +29,10 @@ def run_online() -> None:
             connection.commit()  # else Alembic's transaction is not the outer one and never commits
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several servers starting at once on a fresh database would each create the tables: one
+                # migrates, the others wait here and then find nothing left to do.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(1129775108, 0)")
             context.run_migrations()
     engine.dispose()
 

@@ -18,6 +18,7 @@ from devices.facility import Site
 from devices.kinds import DeviceKind, TemperatureRole
 from server.models import Alert, ColdReading, Observation
 from server.records.cold_manual import limits
+from server.rollup import readings_near
 
 LOG_TIMES = (time(8), time(14), time(20))  # the kitchen's fixed readings, site time
 NEAR = timedelta(minutes=30)  # a reading this close to a fixed time stands for it
@@ -91,6 +92,7 @@ def _nearest(session: Session, site: str, device: str, due: datetime, low: float
         Observation.site == site, Observation.device == device, Observation.at >= due - NEAR,
         Observation.at <= due + NEAR))
     found = [(at, data["temperature_c"]) for at, data in rows if data.get("temperature_c") is not None]
+    found += readings_near(session, site, device, "temperature_c", due, NEAR)  # hours past the raw retention
     if not found:
         return Reading(due, None, None, None)
     at, value = min(found, key=lambda r: abs(r[0] - due))
