@@ -123,13 +123,19 @@ def _edge(message: Message, site: str, name: str) -> Decoded:
         return _dead(message, "edge status must be online or offline", "invalid", site=site)
     if name == "heartbeat":
         try:
-            info = json.loads(message.payload[:MAX_PAYLOAD_BYTES])
-        except (ValueError, UnicodeDecodeError):
+            info = json.loads(message.payload[:MAX_PAYLOAD_BYTES], parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # `[[[[...` under 64 KiB exhausts the decoder's stack: a bad heartbeat, not a failed batch.
             info = None
         if isinstance(info, dict):
             return Heartbeat(site, info)
         return _dead(message, "edge heartbeat is not a JSON object", "invalid", site=site)
     return _dead(message, f"unknown edge topic {name!r}", "unknown_topic", site=site)
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON, and PostgreSQL refuses to store them: the whole batch would fail."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from server.alerts import service
 from server.alerts.service import Resolution, Status, TransitionError
 from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
+from server.api.errors import API, documented
 from server.auth.tokens import Principal
 from server.live import broadcast_alerts
 from server.models import Alert, Notification
 from server.views import AlertOut, alert_out
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=documented(*API, 409))
 
 
 class AckIn(BaseModel):

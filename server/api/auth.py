@@ -7,11 +7,12 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from server.api.deps import Ctx, Db, User_
+from server.api.errors import documented
 from server.auth.tokens import Principal
 from server.auth.users import authenticate
 from server.web import security
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=documented(400, 401, 422, 429))
 
 
 class Token(BaseModel):

@@ -5,10 +5,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 
 from server.api.deps import Ctx, Db, Lang, User_
+from server.api.errors import API, documented
 from server.cameras import cameras_out, stored_rows
 from server.models import Snapshot
 
-router = APIRouter(prefix="/api/v1", tags=["cameras"])
+router = APIRouter(prefix="/api/v1", tags=["cameras"], responses=documented(*API))
 
 
 @router.get("/cameras")

@@ -8,10 +8,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.api.deps import Ctx, Db, Lang, User_
+from server.api.errors import API, documented
 from server.models import DeadLetter, DeviceState, Edge
 from server.views import DeviceOut, device_out
 
-router = APIRouter(prefix="/api/v1", tags=["devices"])
+router = APIRouter(prefix="/api/v1", tags=["devices"], responses=documented(*API))
 
 
 class DeadLetterOut(BaseModel):

@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from server import duty
 from server.api.deps import Ctx, Db, Lang, User_
+from server.api.errors import API, documented
 from server.auth.tokens import Principal
 from server.auth.users import MANAGERS
 from server.models import Handover, RosterChange
 
-router = APIRouter(prefix="/api/v1", tags=["duty"])
+router = APIRouter(prefix="/api/v1", tags=["duty"], responses=documented(*API))
 
 
 class ShiftIn(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from devices.facility import Site
 from server.api.deps import Actor, Ctx, Db, Lang, User_, visible_site, visible_sites
+from server.api.errors import API, documented
 from server.auth.tokens import Principal
 from server.auth.users import MANAGERS
 from server.context import Context
@@ -17,7 +18,7 @@ from server.models import Alert
 from server.records import epidemic
 from server.records.epidemic import EpidemicError, ModeError
 
-router = APIRouter(prefix="/api/v1/records", tags=["records"])
+router = APIRouter(prefix="/api/v1/records", tags=["records"], responses=documented(*API, 409))
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 

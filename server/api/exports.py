@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from server.api.deps import Ctx, Db, Lang, User_, chosen_site
+from server.api.errors import API, documented
 from server.records.export import ExportError, UnknownKind, check_kind, period
 from server.records.export_fonts import FontMissing
 from server.records.report import export_file
 
-router = APIRouter(prefix="/api/v1/records", tags=["records"])
+router = APIRouter(prefix="/api/v1/records", tags=["records"], responses=documented(*API, 503))
 
 
 @router.get("/export/{kind}", response_class=Response,

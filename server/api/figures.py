@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from server.api.deps import Ctx, Db, User_, visible_site, visible_sites
+from server.api.errors import API, documented
 from server.figures import figures
 
-router = APIRouter(prefix="/api/v1", tags=["figures"])
+router = APIRouter(prefix="/api/v1", tags=["figures"], responses=documented(*API))
 
 
 @router.get("/figures")

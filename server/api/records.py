@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import Actor, Ctx, Db, Lang, User_, chosen_site, visible_site, visible_sites
+from server.api.errors import API, documented
 from server.auth.users import MANAGERS
 from server.live import broadcast_alerts
 from server.models import Inspection, RecordPhoto
@@ -21,7 +22,7 @@ from server.records.district import site_summary
 from server.records.inspections import InspectionError
 from server.records.verify import verify
 
-router = APIRouter(prefix="/api/v1/records", tags=["records"])
+router = APIRouter(prefix="/api/v1/records", tags=["records"], responses=documented(*API, 409, 413))
 
 
 @router.get("/chain")

@@ -7,11 +7,12 @@ from fastapi import APIRouter, HTTPException, status
 
 from devices.facility import Site
 from server.api.deps import Ctx, Db, Lang, User_, chosen_site, visible_site, visible_sites
+from server.api.errors import API, documented
 from server.auth.tokens import Principal
 from server.context import Context
 from server.residents import bed_night
 
-router = APIRouter(prefix="/api/v1", tags=["residents"])
+router = APIRouter(prefix="/api/v1", tags=["residents"], responses=documented(*API))
 
 
 @router.get("/beds")
