@@ -52,7 +52,10 @@ def own_postgres() -> Iterator[PrivatePostgres]:
 
 
 def balanced(group: Cluster, servers: int) -> bool:
-    """Every shard held, each live server holding its fair share, and a leader."""
+    """Every shard held, each live server holding its fair share, a leader, and every server's shards subscribed
+    (a shard's session exists at the broker only once its first holder has connected)."""
+    if not all(_status(f"{s.url}/healthz") == 200 for s in group.servers if s.alive()):
+        return False
     held = group.holders()
     per_server = Counter(held["shards"].values())
     live = {s.proc.pid for s in group.servers if s.alive()}
@@ -196,3 +199,11 @@ def _quiet(check: object) -> bool:
         return bool(check())  # type: ignore[operator]
     except Exception:  # noqa: BLE001 - not yet
         return False
+
+
+def _status(url: str) -> int:
+    """An HTTP status, 0 when nothing answers."""
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
