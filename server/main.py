@@ -17,7 +17,7 @@ from devices.loader import load_facility
 from devices.messages import utcnow
 from server import __doc__ as about
 from server import cluster, digest, live, retention
-from server.api import alerts, auth, cameras, care, devices, duty, epidemic, exports, figures, ops, records
+from server.api import alerts, auth, cameras, care, devices, duty, epidemic, errors, exports, figures, ops, records
 from server.api import residents as residents_api
 from server.api.deps import principal
 from server.auth.tokens import TokenSigner
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, facility: Facility | None = 
         app.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False,
                           dependencies=[Depends(principal)])
     security.install(app, ctx)
+    errors.install(app)
     for router in (auth.router, alerts.router, cameras.router, care.router, devices.router, duty.router,
                    figures.router, ops.router, records.router, exports.router, epidemic.router, web.router,
                    ack.router, roster_page.router, figures_page.router, patrol.router, records_pages.router,

@@ -2,7 +2,14 @@
 
 from typing import Any
 
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server.auth.tokens import COOKIE
 
 
 class Problem(BaseModel):
@@ -47,3 +54,34 @@ def documented_beside(*codes: int) -> dict[int | str, dict[str, Any]]:
     # FastAPI would file a `model` under the route's own media type; the refusal is JSON whatever the route streams.
     schema = Problem.model_json_schema()
     return {code: {"description": WHY[code], "content": {"application/json": {"schema": schema}}} for code in codes}
+
+
+def _anonymous_api(request: Request) -> bool:
+    """A call of a private API route that carries no login at all (the token route is the one public one)."""
+    return (request.url.path.startswith("/api/") and request.url.path != "/api/v1/auth/token"
+            and "authorization" not in request.headers and COOKIE not in request.cookies)
+
+
+def _not_logged_in() -> JSONResponse:
+    """What every private route answers without a login."""
+    return JSONResponse({"detail": "Not authenticated"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """FastAPI reads the body before any dependency: without a login, say so rather than judge the body."""
+    if _anonymous_api(request):
+        return _not_logged_in()
+    return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """The same for a body that does not even parse (400)."""
+    if getattr(exc, "status_code", None) == 400 and _anonymous_api(request):
+        return _not_logged_in()
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+def install(app: FastAPI) -> None:
+    """Answer 401 before judging the input of an anonymous call."""
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -217,3 +217,13 @@ def test_the_demo_runs_with_its_own_well_known_login(unique_site_file: Path, sql
                                bootstrap_admin="admin:carewatch-demo")
     with TestClient(create_app(settings, ingest=False)) as demo:
         assert log_in(demo, ("admin", "carewatch-demo")).status_code == 303
+
+
+def test_without_a_login_a_broken_body_is_still_asked_for_a_login(client: TestClient) -> None:
+    """FastAPI reads the body before the login check: an anonymous caller must learn only that it needs one."""
+    broken = client.post("/api/v1/beds/b101/turns", content=b"{not json", headers={"Content-Type": "application/json"})
+    wrong = client.put("/api/v1/roster/day", json={"staff": 5})
+    assert [r.status_code for r in (broken, wrong)] == [401, 401]
+    assert broken.headers["www-authenticate"] == "Bearer" and broken.json() == {"detail": "Not authenticated"}
+    bearer = {"Authorization": f"Bearer {token(client, MANAGER).json()['access_token']}"}
+    assert client.put("/api/v1/roster/day", json={"staff": 5}, headers=bearer).status_code == 422  # then judged
