@@ -66,7 +66,7 @@ def on_changes(ctx: Context, changes: Changes, pipeline: Any = None) -> None:
     if not changes.devices or pipeline is None:
         return
     if ctx.bus is not None:
-        ctx.bus.announce("devices", sorted(changes.devices))
+        ctx.bus.gather("devices", sorted(changes.devices))
     if ctx.hub is None or not ctx.hub.clients:
         return
     rows = []

@@ -148,6 +148,8 @@ def test_a_screen_on_one_server_sees_alerts_raised_and_acknowledged_on_the_other
             client.publish(topics.observation(site, "sos-r101"), to_json(env), qos=1)
         shown = wait_until(lambda: {a["site"] for a in screen.named("alert")} >= set(sites) and time.monotonic(),
                            10, interval=0.05, what="every site's SOS on the first server's screen")
+        wait_until(lambda: any(d["site"] == elsewhere[0] and d["device"] == "sos-r101" and d["last_seen"]
+                               for d in screen.named("device")), 5, what="the other server's device on the screen")
         alert = next(a for a in screen.named("alert") if a["site"] == elsewhere[0])
         acked = httpx.post(f"{second.url}/api/v1/alerts/{alert['id']}/ack",
                            headers={"Authorization": f"Bearer {second.token}"}, timeout=10)
