@@ -153,6 +153,17 @@ class Servers:
                 proc.wait()
         self.procs = []
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the servers and their receiver children so far."""
+        total = 0.0
+        for proc in self.procs:
+            with contextlib.suppress(psutil.Error):
+                p = psutil.Process(proc.pid)
+                for q in [p, *p.children(recursive=True)]:
+                    times = q.cpu_times()
+                    total += times.user + times.system
+        return total
+
     def rss_mb(self) -> list[float]:
         """RSS of each server with its receiver children, in MB."""
         out = []
@@ -163,6 +174,12 @@ class Servers:
             except psutil.Error:
                 out.append(0.0)
         return out
+
+
+def machine_busy() -> float:
+    """Seconds all cores of the machine have been busy since boot (everything but idle and I/O wait)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 def answers(port: int) -> bool:
@@ -251,10 +268,13 @@ def run_one(n: int, args: argparse.Namespace, config: Path, tmp: Path) -> dict[s
         servers.start()
         last = None
         peak = [0.0] * n
+        cpu = None  # (monotonic, machine busy s, servers' s) once the first rows are stored: start-up not counted
         while True:
             count = stored(db_url)
             now = time.monotonic()
             peak = [max(a, b) for a, b in zip(peak, servers.rss_mb(), strict=True)]
+            if count and cpu is None:
+                cpu = (now, machine_busy(), servers.cpu_seconds())
             if count >= args.backlog:
                 last = now
                 break
@@ -262,10 +282,14 @@ def run_one(n: int, args: argparse.Namespace, config: Path, tmp: Path) -> dict[s
                 raise SystemExit(f"drain stalled at {count} of {args.backlog}")
             time.sleep(0.2)
         rate = args.backlog / stored_span(db_url)
+        assert cpu is not None
+        elapsed = max(1e-3, last - cpu[0])
+        machine_cores, server_cores = (machine_busy() - cpu[1]) / elapsed, (servers.cpu_seconds() - cpu[2]) / elapsed
         latencies = latency_phase(args, facility, devices, servers, pub)
         peak = [max(a, b) for a, b in zip(peak, servers.rss_mb(), strict=True)]
         pub.close()
-        return {"servers": n, "rate": rate, "drain_s": last - started, "latency": latencies, "rss": peak}
+        return {"servers": n, "rate": rate, "drain_s": last - started, "latency": latencies, "rss": peak,
+                "machine_cores": machine_cores, "server_cores": server_cores}
     finally:
         servers.stop()
         broker.stop()
@@ -323,13 +347,16 @@ def main() -> None:
               f"background {args.sites * args.devices / DEVICE_PERIOD_S:.0f} obs/s + SOS {SOS_RATE:g}/s during the "
               f"latency phase; cpu {os.cpu_count()}", flush=True)
         results = [run_one(int(n), args, config, Path(tmp)) for n in args.servers.split(",")]
-    print(f"{'servers':>7} {'obs/s':>8} {'drain s':>8} {'p50 ms':>7} {'p99 ms':>7} {'alerts':>7}  "
-          "peak RSS MB per server")
+    print(f"{'servers':>7} {'obs/s':>8} {'drain s':>8} {'p50 ms':>7} {'p99 ms':>7} {'alerts':>7} {'cores':>6} "
+          f"{'servers':>7} {'CPU ms/1k obs':>13}  peak RSS MB per server")
     for r in results:
         lat = r["latency"]
         shown = sum(1 for v in lat if v != float("inf"))
         print(f"{r['servers']:>7} {r['rate']:>8.0f} {r['drain_s']:>8.1f} {pct(lat, 50):>7.1f} {pct(lat, 99):>7.1f} "
-              f"{shown:>3}/{len(lat):<3}  {', '.join(f'{m:.0f}' for m in r['rss'])}")
+              f"{shown:>3}/{len(lat):<3} {r['machine_cores']:>6.2f} {r['server_cores']:>7.2f} "
+              f"{1e6 * r['server_cores'] / r['rate']:>13.0f}  {', '.join(f'{m:.0f}' for m in r['rss'])}")
+    print("cores: the machine's cores busy while draining (servers, PostgreSQL, Mosquitto); servers: the servers' "
+          "own share; CPU ms/1k obs: the servers' CPU per 1000 observations stored")
     rates: dict[int, list[float]] = {}
     for r in results:
         rates.setdefault(r["servers"], []).append(r["rate"])

@@ -3,10 +3,14 @@ killed server's shards and leadership taken over within 10 s, a broker restart u
 alert twice. Each fault prints messages lost, duplicate alerts and the time to recover."""
 
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,6 +68,41 @@ def balanced(group: Cluster, servers: int) -> bool:
             and set(held["leader"].values()) <= live)
 
 
+@dataclass
+class Load:
+    """Three servers with the plan streaming to them, some of it stored already."""
+
+    group: Cluster
+    sessions: Any
+    sites: list[str]
+    plan: list[Any]
+    publishing: threading.Thread
+
+    def finish(self) -> tuple[int, int]:
+        """Wait until the publisher is done and everything is stored; then messages lost and duplicate alerts."""
+        self.publishing.join(90)
+        wait_until(lambda: _quiet(lambda: count(self.sessions) >= len(self.plan)), 60, interval=0.25,
+                   what="every observation stored")
+        time.sleep(0.5)  # anything redelivered late would show up now as an extra row or alert
+        return check_outcome(self.sessions, self.sites, len(self.plan))
+
+
+@contextmanager
+def under_load(tmp_path: Path, db_url: str, broker_port: int) -> Iterator[Load]:
+    """Six sites on three servers in six shards, 2400 observations streaming at 400/s, more than 800 stored."""
+    config, sites = multi_site_file(tmp_path, SITES)
+    broker = Broker("127.0.0.1", broker_port, kind="mosquitto")
+    sessions = make_sessions(make_engine(db_url))
+    plan = plan_for(sites, 400)
+    with cluster(config, db_url, broker.url, SHARDS, tmp_path) as group:
+        for _ in range(SERVERS):
+            group.start()
+        wait_until(lambda: balanced(group, SERVERS), 40, interval=0.5, what="shards split between the servers")
+        publishing = stream(broker, plan, rate=400)
+        wait_until(lambda: count(sessions) > 800, 30, what="some observations stored")
+        yield Load(group, sessions, sites, plan, publishing)
+
+
 def check_outcome(sessions: object, sites: list[str], sent: int) -> tuple[int, int]:
     """Messages lost and duplicate alerts; and each site's leak once and SOS once with its three presses."""
     tally = alert_tally(sessions)
@@ -77,27 +116,15 @@ def check_outcome(sessions: object, sites: list[str], sent: int) -> tuple[int, i
 
 def test_three_servers_share_the_sites_and_a_killed_leader_is_replaced_within_10_s(
         tmp_path: Path, postgres_url: str, shipped_broker: PrivateMosquitto) -> None:
-    config, sites = multi_site_file(tmp_path, SITES)
-    broker = Broker("127.0.0.1", shipped_broker.port, kind="mosquitto")
-    sessions = make_sessions(make_engine(postgres_url))
-    plan = plan_for(sites, 400)
-    with cluster(config, postgres_url, broker.url, SHARDS, tmp_path) as group:
-        for _ in range(SERVERS):
-            group.start()
-        wait_until(lambda: balanced(group, SERVERS), 40, interval=0.5, what="shards split between the servers")
-        publishing = stream(broker, plan, rate=400)
-        wait_until(lambda: count(sessions) > 800, 30, what="some observations stored")
-        leader = group.server_of(next(iter(group.holders()["leader"].values())))
+    with under_load(tmp_path, postgres_url, shipped_broker.port) as load:
+        leader = load.group.server_of(next(iter(load.group.holders()["leader"].values())))
         leader.proc.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         leader.proc.wait()
-        wait_until(lambda: balanced(group, SERVERS - 1), FAILOVER_S + 5, interval=0.2,
+        wait_until(lambda: balanced(load.group, SERVERS - 1), FAILOVER_S + 5, interval=0.2,
                    what="the killed leader's shards and leadership taken over")
         recovered = time.monotonic() - killed_at
-        publishing.join(60)
-        wait_until(lambda: count(sessions) >= len(plan), 60, interval=0.25, what="every observation stored")
-        time.sleep(0.5)  # anything redelivered late would show up now as an extra row or alert
-        lost, duplicates = check_outcome(sessions, sites, len(plan))
+        lost, duplicates = load.finish()
     print(f"SIGKILL of the leader (1 of {SERVERS} servers, {SITES} sites in {SHARDS} shards): messages lost {lost}, "
           f"duplicate alerts {duplicates}, shards and leadership taken over in {recovered:.1f} s")
     assert (lost, duplicates) == (0, 0)
@@ -106,27 +133,15 @@ def test_three_servers_share_the_sites_and_a_killed_leader_is_replaced_within_10
 
 def test_broker_restart_under_load_with_three_servers_loses_nothing(
         tmp_path: Path, postgres_url: str, uplink_mosquitto: PrivateMosquitto) -> None:
-    config, sites = multi_site_file(tmp_path, SITES)
-    shipped_broker = uplink_mosquitto  # sessions on disk, as we ship it, and restartable on its port
-    broker = Broker("127.0.0.1", shipped_broker.port, kind="mosquitto")
-    sessions = make_sessions(make_engine(postgres_url))
-    plan = plan_for(sites, 400)
-    with cluster(config, postgres_url, broker.url, SHARDS, tmp_path) as group:
-        for _ in range(SERVERS):
-            group.start()
-        wait_until(lambda: balanced(group, SERVERS), 40, interval=0.5, what="shards split between the servers")
-        publishing = stream(broker, plan, rate=400)
-        wait_until(lambda: count(sessions) > 800, 30, what="some observations stored")
-        shipped_broker.stop()
-        shipped_broker.start()
+    # The uplink fixture: sessions on disk, as we ship Mosquitto, and restartable on its port.
+    with under_load(tmp_path, postgres_url, uplink_mosquitto.port) as load:
+        uplink_mosquitto.stop()
+        uplink_mosquitto.start()
         restarted_at = time.monotonic()
-        publishing.join(90)
-        wait_until(lambda: count(sessions) >= len(plan), 60, interval=0.25, what="every observation stored")
+        lost, duplicates = load.finish()
         recovered = time.monotonic() - restarted_at
-        time.sleep(0.5)
-        lost, duplicates = check_outcome(sessions, sites, len(plan))
-    print(f"broker restart under load ({SERVERS} servers, {len(plan)} messages): messages lost {lost}, duplicate "
-          f"alerts {duplicates}, everything stored {recovered:.1f} s after the restart")
+    print(f"broker restart under load ({SERVERS} servers, {len(load.plan)} messages): messages lost {lost}, "
+          f"duplicate alerts {duplicates}, everything stored {recovered:.1f} s after the restart")
     assert (lost, duplicates) == (0, 0)
 
 
@@ -165,30 +180,17 @@ def test_a_screen_on_one_server_sees_alerts_raised_and_acknowledged_on_the_other
 
 def test_postgresql_restart_under_load_with_three_servers_loses_nothing(
         tmp_path: Path, own_postgres: PrivatePostgres, uplink_mosquitto: PrivateMosquitto) -> None:
-    config, sites = multi_site_file(tmp_path, SITES)
-    broker = Broker("127.0.0.1", uplink_mosquitto.port, kind="mosquitto")
-    sessions = make_sessions(make_engine(own_postgres.url))
-    plan = plan_for(sites, 400)
-    with cluster(config, own_postgres.url, broker.url, SHARDS, tmp_path) as group:
-        for _ in range(SERVERS):
-            group.start()
-        wait_until(lambda: balanced(group, SERVERS), 40, interval=0.5, what="shards split between the servers")
-        publishing = stream(broker, plan, rate=400)
-        wait_until(lambda: count(sessions) > 800, 30, what="some observations stored")
+    with under_load(tmp_path, own_postgres.url, uplink_mosquitto.port) as load:
         own_postgres.stop()
         time.sleep(3)  # the database away for a while: edges keep publishing, the broker queues for the shards
         own_postgres.start()
         back_at = time.monotonic()
-        wait_until(lambda: _quiet(lambda: balanced(group, SERVERS)), 30, interval=0.2,
+        wait_until(lambda: _quiet(lambda: balanced(load.group, SERVERS)), 30, interval=0.2,
                    what="every shard held again after the restart")
         rebalanced = time.monotonic() - back_at
-        publishing.join(60)
-        wait_until(lambda: _quiet(lambda: count(sessions) >= len(plan)), 60, interval=0.25,
-                   what="every observation stored")
+        lost, duplicates = load.finish()
         recovered = time.monotonic() - back_at
-        time.sleep(0.5)
-        lost, duplicates = check_outcome(sessions, sites, len(plan))
-        assert all(server.alive() for server in group.servers)
+        assert all(server.alive() for server in load.group.servers)
     print(f"PostgreSQL stopped 3 s under load ({SERVERS} servers): messages lost {lost}, duplicate alerts "
           f"{duplicates}, shards held again {rebalanced:.1f} s and everything stored {recovered:.1f} s after it was "
           "back")

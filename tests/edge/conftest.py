@@ -10,8 +10,9 @@ import pytest
 
 from carewatch.broker import PrivateMosquitto
 from edge.agent import EdgeAgent
+from edge.outbox import Outbox
 from tests.conftest import missing
-from tests.edge.edge_support import forget, restartable_mosquitto
+from tests.edge.edge_support import Sent, forget, restartable_mosquitto
 
 AgentFactory = Callable[..., EdgeAgent]
 
@@ -49,3 +50,12 @@ def make_agent() -> Iterator[AgentFactory]:
         agent.stop()
     for agent in agents:
         forget(agent)
+
+
+@pytest.fixture
+def sent(tmp_path: Path) -> Iterator[tuple[Outbox, "Sent"]]:
+    """An outbox whose sender only records what it is handed."""
+    outbox, recorder = Outbox(tmp_path / "outbox.db"), Sent()
+    outbox.start(recorder.send)
+    yield outbox, recorder
+    outbox.close()

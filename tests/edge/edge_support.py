@@ -138,3 +138,15 @@ def _visit(address: BrokerAddress, client_id: str, protocol: ProtocolVersion,
         act(client)
     client.disconnect()
     client.loop_stop()
+
+
+class Sent:
+    """Records what the outbox hands over, as decoded envelopes."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[dict[str, Any]] = []
+
+    def send(self, topic: str, payload: bytes) -> int:
+        """The outbox's sender: keep the envelope, return a message id."""
+        self.envelopes.append(json.loads(payload))
+        return len(self.envelopes)

@@ -2,9 +2,7 @@
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from devices.messages import Reading
 from edge.intake import Intake
 from edge.outbox import Outbox
 from tests.conftest import FACILITY_FILE
+from tests.edge.edge_support import Sent
 from tests.helpers import wait_until
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -26,25 +25,6 @@ BED = "bed-b103-1"
 @pytest.fixture
 def site() -> Site:
     return load_facility(FACILITY_FILE).site()
-
-
-class Sent:
-    """Records what the outbox hands over, as decoded envelopes."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[dict[str, Any]] = []
-
-    def send(self, topic: str, payload: bytes) -> int:
-        self.envelopes.append(json.loads(payload))
-        return len(self.envelopes)
-
-
-@pytest.fixture
-def sent(tmp_path: Path) -> Iterator[tuple[Outbox, Sent]]:
-    outbox, sent = Outbox(tmp_path / "outbox.db"), Sent()
-    outbox.start(sent.send)
-    yield outbox, sent
-    outbox.close()
 
 
 def bed_topic(site: Site) -> str:

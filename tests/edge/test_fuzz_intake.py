@@ -3,12 +3,8 @@ message is forwarded, ignored, rejected (and sent upstream as a dead letter) or 
 after any garbage still goes upstream."""
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +13,7 @@ from devices.loader import load_facility
 from edge.intake import Intake
 from edge.outbox import Outbox
 from tests.conftest import FACILITY_FILE
+from tests.edge.edge_support import Sent
 from tests.helpers import wait_until
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -35,34 +32,15 @@ MESSAGES = st.tuples(st.sampled_from(ROUTES) | st.text(max_size=30), PAYLOADS)
 OUTCOMES = ("forwarded", "ignored", "rejected", "unknown_topic")
 
 
-class Sent:
-    """What the outbox hands upstream, decoded."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[dict[str, Any]] = []
-
-    def send(self, topic: str, payload: bytes) -> int:
-        self.envelopes.append(json.loads(payload))
-        return len(self.envelopes)
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[tuple[Outbox, Sent]]:
-    outbox, sent = Outbox(tmp_path / "outbox.db"), Sent()
-    outbox.start(sent.send)
-    yield outbox, sent
-    outbox.close()
-
-
 @settings(max_examples=80, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(messages=st.lists(MESSAGES, min_size=1, max_size=5))
-def test_garbage_is_counted_and_loses_no_good_message(upstream: tuple[Outbox, Sent],
+def test_garbage_is_counted_and_loses_no_good_message(sent: tuple[Outbox, Sent],
                                                       messages: list[tuple[str, bytes]]) -> None:
     """No exception, no `errors` (a format's bug), each message in exactly one outcome, the good one sent."""
-    outbox, sent = upstream
+    outbox, recorder = sent
     intake = Intake(SITE, outbox, clock=lambda: NOW)
-    before = len(sent.envelopes)
+    before = len(recorder.envelopes)
     for topic, payload in messages:
         intake.handle(topic, payload)
     intake.handle(BED.topic or "", b'{"occupied": true}')  # bed-b103-1 speaks carewatch's native format
@@ -72,8 +50,8 @@ def test_garbage_is_counted_and_loses_no_good_message(upstream: tuple[Outbox, Se
     assert stats["received"] == len(messages) + 1 == sum(stats[k] for k in OUTCOMES)
     assert stats["rejected"] == sum(sum(by.values()) for by in stats["rejected_by_device"].values())
     expected = stats["forwarded"] + stats["rejected"]
-    wait_until(lambda: len(sent.envelopes) - before == expected, 5, what="the envelopes upstream")
-    new = sent.envelopes[before:]
+    wait_until(lambda: len(recorder.envelopes) - before == expected, 5, what="the envelopes upstream")
+    new = recorder.envelopes[before:]
     assert sum("error" in e for e in new) == stats["rejected"]
     assert all(e["error"]["reason"] for e in new if "error" in e)
     # The outbox sends per device, not in arrival order: the good one is among them.
