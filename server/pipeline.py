@@ -8,6 +8,7 @@ import binascii
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ MAX_CLOCK_AHEAD = timedelta(seconds=5)
 # otherwise set rule timers in the past (an alert minutes early, a turnover taken for a bed exit) and make
 # reporting devices look silent.
 MAX_CLOCK_OFFSET = timedelta(seconds=2)
+OFFSET_SAMPLES = 5  # heartbeats (30 s apart) the offset is estimated from
 # Suppressions start and end by the clock too; the API asks for a reload at once when it changes them.
 MUTES_RELOAD = timedelta(seconds=30)
 
@@ -71,6 +73,7 @@ class Pipeline:
         self.maybe_open: set[tuple[str, str, str]] = set()
         self.mutes = Mutes(facility)
         self.edge_offsets: dict[str, timedelta] = {}  # site -> how far its edge's clock is ahead of ours
+        self._offset_samples: dict[str, deque[timedelta]] = {}  # site -> its last heartbeats' edge time - ours
         self._mutes_at: datetime | None = None
         self._reload_mutes = threading.Event()
         # Observations made on the screen (a caregiver logging a turn), handed over to this thread.
@@ -103,7 +106,7 @@ class Pipeline:
         """Store and evaluate one batch in one transaction; raises if the database refuses (nothing is acked)."""
         now = self.clock()
         decoded = [decode(m, self.facility) for m in messages]
-        self._learn_offsets(messages, decoded)  # before the batch's observations: they are read by it
+        self._learn_offsets(decoded, now)  # before the batch's observations: they are read by it
         changes = Changes()
         with self.sessions.begin() as session:
             if self._reload_mutes.is_set():  # set by the API after its commit: this batch already obeys it
@@ -188,12 +191,13 @@ class Pipeline:
             changes.devices.add((item.site.id, item.device.id))
         return fired
 
-    def _learn_offsets(self, messages: list[Message], decoded: list[Any]) -> None:
-        """Each heartbeat says the edge's time; against its arrival here that is its clock's offset (heartbeats
-        are QoS 0 and sent only while connected, so they are never a stale backlog)."""
-        for message, item in zip(messages, decoded, strict=True):
+    def _learn_offsets(self, decoded: list[Any], now: datetime) -> None:
+        """Each heartbeat says the edge's time; against our clock that is its clock's offset (heartbeats are QoS 0
+        and sent only while connected, so they are never a stale backlog; our clock, not the receiver's stamp,
+        because the rules run on it)."""
+        for item in decoded:
             if isinstance(item, Heartbeat):
-                self._set_offset(item.site, item.info.get("at"), message.received_at)
+                self._set_offset(item.site, item.info.get("at"), now)
 
     def _set_offset(self, site: str, said: Any, arrived: datetime | None) -> None:
         """Keep one site's offset if it is large enough to matter."""
@@ -203,7 +207,11 @@ class Pipeline:
             edge_time = None
         if edge_time is None or edge_time.tzinfo is None or arrived is None:
             return
-        offset = edge_time - arrived
+        # A heartbeat read late (a busy pipeline) looks like an edge running behind by the delay: a sample is the
+        # offset minus a delay that is never negative, so the largest of the last few is the best estimate.
+        samples = self._offset_samples.setdefault(site, deque(maxlen=OFFSET_SAMPLES))
+        samples.append(edge_time - arrived)
+        offset = max(samples)
         if abs(offset) > MAX_CLOCK_OFFSET:
             self.edge_offsets[site] = offset
         else:

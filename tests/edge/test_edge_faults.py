@@ -299,8 +299,9 @@ class Ticks:
         tick = pipeline.tick
 
         def watched(now: datetime | None = None) -> Any:
-            changes = tick(now)
-            self.last = now or pipeline.clock()
+            at = now or pipeline.clock()  # read once, before: the clock may move while the tick runs
+            changes = tick(at)
+            self.last = at
             return changes
 
         pipeline.tick = watched
@@ -330,26 +331,37 @@ def test_edge_clock_ahead_or_behind_keeps_rule_timers_on_server_time(
         agent = start_agent(make_agent, facility, broker, broker.url, tmp_path / "edge", clock=clock.skewed(skew))
         devices, ticks = devices_of(agent), Ticks(live)
 
+        baseline, made = agent.intake.stats()["received"], [0]
+
+        def report(device: Any, reading: Reading) -> None:
+            made[0] += 1
+            devices.report(device, reading)
+
         def stored() -> bool:
-            return len(observations(live, site)) >= envelopes_put(agent)
+            # The edge has taken and finished every report made so far (else the count below could be met before it
+            # queued the last one), and the server holds every envelope the edge queued.
+            stats = agent.intake.stats()
+            handled = sum(stats[k] for k in ("forwarded", "ignored", "rejected", "unknown_topic", "errors"))
+            return (stats["received"] >= baseline + made[0] and handled == stats["received"]
+                    and len(observations(live, site)) >= envelopes_put(agent))
 
         def raised(rule: str, subject: str) -> list[Alert]:
             return [a for a in alerts(live, site) if a.rule == rule and a.subject == subject]
 
         # A resident turns over: the mat is empty for less than the confirmation delay. Not an exit.
         t0 = clock()
-        devices.report(bed, Reading(occupied=True))
-        devices.report(bed, Reading(occupied=False))
+        report(bed, Reading(occupied=True))
+        report(bed, Reading(occupied=False))
         wait_until(stored, what="bed stored")
         ticks.step_to(clock, t0 + confirm / 2)
-        devices.report(bed, Reading(occupied=True))
+        report(bed, Reading(occupied=True))
         wait_until(stored, what="bed stored")
         measured.turnover_alerts = len(raised("bed_exit_night", bed.location.bed or ""))
 
         # The fridge goes warm and stays warm; its alert is due `hold` later by the server's clock. Meanwhile the
         # fridge, the mat and a plug report every 200 s, as live devices do.
         warm = clock()
-        devices.report(fridge, Reading(temperature_c=12.0))
+        report(fridge, Reading(temperature_c=12.0))
         wait_until(stored, what="fridge stored")
         [row] = [r for r in observations(live, site) if r.device == fridge.id]
         measured.stored_at_skew = row.at - warm
@@ -360,7 +372,7 @@ def test_edge_clock_ahead_or_behind_keeps_rule_timers_on_server_time(
             if elapsed % every == timedelta(0):
                 for device, reading in ((plug, Reading(power_w=20.0)), (fridge, Reading(temperature_c=12.0)),
                                         (bed, Reading(occupied=True))):
-                    devices.report(device, reading)
+                    report(device, reading)
                 wait_until(stored, what="periodic reports stored")
             fired = raised("cold_storage", fridge.id)
             if fired and measured.fridge_alert_after is None:
@@ -372,7 +384,7 @@ def test_edge_clock_ahead_or_behind_keeps_rule_timers_on_server_time(
 
         # A real exit: empty for longer than the confirmation delay.
         left = clock()
-        devices.report(bed, Reading(occupied=False))
+        report(bed, Reading(occupied=False))
         wait_until(stored, what="bed stored")
         ticks.step_to(clock, left + confirm + MAX_CLOCK_AHEAD + timedelta(seconds=1))
         exits = raised("bed_exit_night", bed.location.bed or "")
