@@ -300,39 +300,37 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 def _db_backup(args: argparse.Namespace) -> int:
     """Write a backup; exit 1 when it cannot be made, 2 when the database cannot be read."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from carewatch.backup import backup
 
-    from carewatch.backup import BackupError, backup
-    from server.settings import Settings
-
-    url = args.database_url or Settings().database_url
-    try:
-        done = backup(url, Path(args.out))
-    except BackupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        return _unreadable(_url_only(url), exc)
-    print(f"wrote {done.path} ({done.kind}, {done.size} bytes): {_rows(done.tables)}")
-    return 0
+    return _db_file_command(args, lambda url: backup(url, Path(args.out)),
+                            lambda done: f"wrote {done.path} ({done.kind}, {done.size} bytes): {_rows(done.tables)}")
 
 
 def _db_restore(args: argparse.Namespace) -> int:
     """Restore a backup; exit 1 when refused or failed, 2 when the database cannot be read."""
+    from carewatch.backup import restore
+
+    return _db_file_command(args, lambda url: restore(url, Path(args.file), force=args.force),
+                            lambda done: f"restored {done.path} ({done.kind}) and migrated to this release: "
+                                         f"{_rows(done.tables)}")
+
+
+def _db_file_command(args: argparse.Namespace, run: Any, said: Any) -> int:
+    """Run a backup or restore on the database of `--database-url` (or the settings) and say what it did."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from carewatch.backup import BackupError, restore
+    from carewatch.backup import BackupError
     from server.settings import Settings
 
     url = args.database_url or Settings().database_url
     try:
-        done = restore(url, Path(args.file), force=args.force)
+        done = run(url)
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
         return _unreadable(_url_only(url), exc)
-    print(f"restored {done.path} ({done.kind}) and migrated to this release: {_rows(done.tables)}")
+    print(said(done))
     return 0
 
 

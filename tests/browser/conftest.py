@@ -8,11 +8,16 @@ import pytest
 
 from devices import mqtt as cw_mqtt
 from devices.loader import load_facility
+from devices.messages import utcnow
+from server.auth.users import Role, create_user
 from tests.conftest import ROOT, missing
-from tests.helpers import publisher, server_settings
+from tests.helpers import LiveServer, live_server, publisher, server_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+INSPECTOR = ("inspector1", "inspector-pass-1")
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +67,12 @@ def mqtt_out(broker: Any) -> Iterator[Any]:
     client = publisher(broker)
     yield client
     cw_mqtt.stop(client)
+
+
+@pytest.fixture
+def server(settings: Any) -> Iterator[LiveServer]:
+    """A live server (the test's site) with an inspector besides the admin."""
+    with live_server(settings) as live:
+        with live.ctx.sessions.begin() as db:
+            create_user(db, username=INSPECTOR[0], password=INSPECTOR[1], role=Role.INSPECTOR, at=utcnow())
+        yield live

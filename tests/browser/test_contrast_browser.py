@@ -1,20 +1,17 @@
 """WCAG AA contrast, measured in a real Chromium on every page: each visible piece of text against the background
 it is drawn on (4.5:1, or 3:1 for large text: 24 px, or 18.66 px bold)."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devices.messages import utcnow
-from server.auth.users import Role, create_user
+from tests.browser.conftest import INSPECTOR
 from tests.browser.pw import Browser, Page, log_in, observe
-from tests.helpers import ADMIN, LiveServer, live_server
+from tests.helpers import ADMIN, LiveServer
 
 pytestmark = pytest.mark.mqtt
 
-INSPECTOR = ("inspector1", "inspector-pass-1")
 PAGES = ["/", "/?kiosk=1", "/residents", "/figures", "/history", "/silences", "/roster", "/records", "/district"]
 # Every element with its own text: its colour and the first opaque background up the tree (alpha blended once).
 LOW_CONTRAST = """
@@ -50,14 +47,6 @@ LOW_CONTRAST = """
   return out;
 }
 """
-
-
-@pytest.fixture
-def server(settings: Any) -> Iterator[LiveServer]:
-    with live_server(settings) as live:
-        with live.ctx.sessions.begin() as db:
-            create_user(db, username=INSPECTOR[0], password=INSPECTOR[1], role=Role.INSPECTOR, at=utcnow())
-        yield live
 
 
 def page_for(chromium: Browser, settings: Any) -> Page:

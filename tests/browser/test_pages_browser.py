@@ -1,20 +1,17 @@
 """Every page beside the screen in a real Chromium, in both languages: it loads without a script error, has its
 heading, is reachable by keyboard, and is saved as a screenshot (test-artifacts/page-*.png) for review."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devices.messages import utcnow
-from server.auth.users import Role, create_user
+from tests.browser.conftest import INSPECTOR
 from tests.browser.pw import Browser, Page, expect
-from tests.helpers import ADMIN, LiveServer, live_server
+from tests.helpers import ADMIN, LiveServer
 
 pytestmark = pytest.mark.mqtt
 
-INSPECTOR = ("inspector1", "inspector-pass-1")
 PAGES = {  # path: (who reads it, its heading in English, in Chinese)
     "/residents": (ADMIN, "Residents", "住户夜间情况"),
     "/figures": (ADMIN, "Response figures", "响应"),
@@ -24,14 +21,6 @@ PAGES = {  # path: (who reads it, its heading in English, in Chinese)
     "/records": (INSPECTOR, "Safety records", "安全记录"),
     "/district": (INSPECTOR, "District overview", "辖区总览"),
 }
-
-
-@pytest.fixture
-def server(settings: Any) -> Iterator[LiveServer]:
-    with live_server(settings) as live:
-        with live.ctx.sessions.begin() as db:
-            create_user(db, username=INSPECTOR[0], password=INSPECTOR[1], role=Role.INSPECTOR, at=utcnow())
-        yield live
 
 
 def logged_in(chromium: Browser, settings: Any, user: tuple[str, str], lang: str) -> Page:
