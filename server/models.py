@@ -182,6 +182,24 @@ class User(Base):
     sites: Mapped[str | None] = mapped_column(Text)
 
 
+class LoginFailure(Base):
+    """One failed login, counted against its username and against its client address.
+
+    In the database, not in memory, so that several servers count together (an attacker spread over them gets no
+    more tries) and a restart forgets nothing; rows older than the window are deleted as new failures come.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))  # user or address
+    key: Mapped[str] = mapped_column(String(200))  # the username as counted, or the address
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_login_failures_kind_key_at", "kind", "key", "at"),
+                      Index("ix_login_failures_at", "at"))
+
+
 class RuleState(Base):
     """What a rule remembers about one key (a bed, a kitchen, a cabinet), and its pending timer."""
 

@@ -10,7 +10,7 @@ from server.api.deps import Ctx, Db, User_
 from server.api.errors import documented
 from server.auth.tokens import Principal
 from server.auth.users import authenticate
-from server.web import security
+from server.web import login_limit
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=documented(400, 401, 422, 429))
 
@@ -34,11 +34,11 @@ class Me(BaseModel):
 @router.post("/token", response_model=Token)
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, ctx: Ctx, db: Db) -> Token:
     """Exchange username and password for a bearer token (429 after too many failures, as the login form)."""
-    wait = security.too_many_logins(ctx, request, form.username)
+    wait = login_limit.too_many_logins(ctx, request, form.username)
     if wait:
-        raise security.rate_limited(wait)
+        raise login_limit.rate_limited(wait)
     user = authenticate(db, form.username, form.password)
-    security.count_login(ctx, request, form.username, ok=user is not None)
+    login_limit.count_login(ctx, request, form.username, ok=user is not None)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             {"WWW-Authenticate": "Bearer"})

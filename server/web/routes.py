@@ -22,7 +22,7 @@ from server.rules.cameras import covered_zones
 from server.suppressions import ALLOWED_SCOPES, RULE_NAMES, zone_rooms
 from server.texts import rule_title
 from server.views import device_name, zone_name
-from server.web import security
+from server.web import login_limit
 from server.web.i18n import texts
 
 LANGUAGES = ("zh-CN", "en")
@@ -68,11 +68,11 @@ def login_page(request: Request, lang: Lang, error: bool = False, next: str = "/
 def login(request: Request, ctx: Ctx, db: Db, lang: Lang, username: Annotated[str, Form()],
           password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     """Check the password, set the session cookie, go to the screen (or back to the page that asked)."""
-    wait = security.too_many_logins(ctx, request, username)
+    wait = login_limit.too_many_logins(ctx, request, username)
     if wait:
         return _locked_out(request, lang, next, wait)
     user = authenticate(db, username, password)
-    security.count_login(ctx, request, username, ok=user is not None)
+    login_limit.count_login(ctx, request, username, ok=user is not None)
     if user is None:
         return RedirectResponse(f"/login?error=1&next={quote(_local(next), safe='/')}", status_code=303)
     response = RedirectResponse(_local(next), status_code=303)

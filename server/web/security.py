@@ -1,20 +1,16 @@
 """Web security in one place: response headers, the cross-site check of form posts, the reverse proxy's
-headers, the login rate limit, and the refusal to start with default secrets."""
+headers and the refusal to start with default secrets (the login rate limit is `login_limit`)."""
 
-import math
-import threading
-from collections import deque
-from collections.abc import Callable
-from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException, Request, status
+from fastapi import FastAPI, status
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.context import Context
 from server.settings import Settings
+from server.web import login_limit
 
 # Pages and scripts come from this server only. The screen hands its config to its script in a
 # <script type="application/json"> block, which is data, not code: no inline script needs allowing.
@@ -121,97 +117,6 @@ def forwarded(scope: Scope) -> Scope:
     return scope
 
 
-# Login rate limit.
-
-LOGIN_LIMIT = 5  # failed logins of one username ...
-ADDRESS_LIMIT = 20  # ... or from one address (a whole home's staff may share one address behind its router)
-LOGIN_WINDOW = timedelta(minutes=5)  # ... inside this window
-
-
-class LoginLimiter:
-    """Failed logins per username and per client address inside a sliding window.
-
-    Counted in memory: several server processes each count on their own (an attacker spread over them gets
-    that many times the tries), and a restart forgets. Enough against guessing; a shared store is not worth it.
-    """
-
-    def __init__(self, clock: Callable[[], datetime], *, limit: int = LOGIN_LIMIT,
-                 address_limit: int = ADDRESS_LIMIT, window: timedelta = LOGIN_WINDOW) -> None:
-        self.clock, self.window = clock, window
-        self.limits = {"user": limit, "address": address_limit}
-        self._failures: dict[tuple[str, str], deque[datetime]] = {}
-        self._lock = threading.Lock()  # sync routes run in a thread pool
-
-    def retry_after(self, username: str, address: str) -> int:
-        """Seconds until this username may try again from this address; 0 when it may now."""
-        now = self.clock()
-        with self._lock:
-            waits = [self._wait(key, now) for key in self._keys(username, address)]
-        return max(waits)
-
-    def failed(self, username: str, address: str) -> None:
-        """Count a failed login."""
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) > 10_000:  # many names or addresses: forget the ones whose window passed
-                self._failures = {k: v for k, v in self._failures.items() if v[-1] > now - self.window}
-            for key in self._keys(username, address):
-                self._failures.setdefault(key, deque(maxlen=self.limits[key[0]])).append(now)
-
-    def succeeded(self, username: str) -> None:
-        """Forget the username's failures (its owner got it right); the address's stay: one account's login must
-        not wipe the count of guesses at other accounts from the same address."""
-        with self._lock:
-            self._failures.pop(("user", _name(username)), None)
-
-    def _keys(self, username: str, address: str) -> list[tuple[str, str]]:
-        """The counters a login attempt touches."""
-        return [("user", _name(username)), ("address", address)]
-
-    def _wait(self, key: tuple[str, str], now: datetime) -> int:
-        """Seconds until the oldest of a full window's failures leaves it."""
-        failures = self._failures.get(key)
-        if failures is None or len(failures) < self.limits[key[0]]:
-            return 0
-        return max(0, math.ceil((failures[0] + self.window - now).total_seconds()))
-
-
-def _name(username: str) -> str:
-    """A username as counted: "Admin" and "admin " are guesses at the same account."""
-    return username.strip().casefold()
-
-
-def login_limiter(ctx: Context) -> LoginLimiter:
-    """The server's limiter (made by `install`)."""
-    limiter: LoginLimiter = ctx.extras["login_limiter"]
-    return limiter
-
-
-def client_address(request: Request) -> str:
-    """The client's address as the rate limit counts it (the proxy's view when it is trusted)."""
-    return request.client.host if request.client else "unknown"
-
-
-def too_many_logins(ctx: Context, request: Request, username: str) -> int:
-    """Seconds to wait before this login may be tried (0: go ahead)."""
-    return login_limiter(ctx).retry_after(username, client_address(request))
-
-
-def count_login(ctx: Context, request: Request, username: str, ok: bool) -> None:
-    """Record a login's outcome."""
-    limiter = login_limiter(ctx)
-    if ok:
-        limiter.succeeded(username)
-    else:
-        limiter.failed(username, client_address(request))
-
-
-def rate_limited(seconds: int) -> HTTPException:
-    """The API's answer to one login too many."""
-    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, f"too many failed logins: try again in {seconds} s",
-                         {"Retry-After": str(seconds)})
-
-
 # Secrets that must not run a real server.
 
 MIN_SECRET = 12
@@ -261,5 +166,5 @@ def check_secrets(settings: Settings) -> None:
 def install(app: FastAPI, ctx: Context) -> None:
     """Add the middleware and the login limiter to the app."""
     app.add_middleware(WebSecurity, settings=ctx.settings)
-    ctx.extras["login_limiter"] = LoginLimiter(ctx.clock)
+    login_limit.install(ctx)
 

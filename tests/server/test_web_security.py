@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from devices.messages import utcnow
 from server.auth.users import Role, create_user
 from server.main import create_app
+from server.models import LoginFailure
 from server.web.security import UnsafeSettings
 from tests.helpers import ADMIN, server_settings
 from tests.server.conftest import Clock
@@ -190,6 +192,34 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_browsers_address(make_clien
     for n in range(5):  # the username is counted whatever the address
         token(client, (ADMIN[0], "typo"), **{"X-Forwarded-For": f"10.0.2.{n}"})
     assert token(client, ADMIN, **{"X-Forwarded-For": "10.0.3.1"}).status_code == 429
+
+
+def test_servers_sharing_a_database_count_failed_logins_together(unique_site_file: Path, postgres_url: str,
+                                                                   broker: Any, clock: Clock) -> None:
+    """Behind a load balancer an attacker's guesses spread over the servers; a restart must not reset them."""
+    def server() -> TestClient:
+        app = create_app(server_settings(unique_site_file, postgres_url, broker), clock=clock, ingest=False)
+        return TestClient(app).__enter__()
+
+    first, second = server(), server()
+    for n in range(5):  # alternating, as a round-robin proxy would send them
+        assert log_in((first, second)[n % 2], (ADMIN[0], "wrong-guess")).status_code == 303
+    assert log_in(second, ADMIN).status_code == 429 and log_in(first, ADMIN).status_code == 429
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    restarted = server()
+    try:
+        assert token(restarted, ADMIN).headers["retry-after"] == "300"
+        clock.now += timedelta(minutes=5)
+        assert token(restarted, ADMIN).status_code == 200
+        with restarted.app.state.ctx.sessions() as db:  # type: ignore[attr-defined]
+            left = db.scalars(select(LoginFailure.kind)).all()
+        assert left == ["address"] * 5  # the username's count went with the good login; the window's end prunes
+        token(restarted, ("nobody", "guess-1234"))
+        with restarted.app.state.ctx.sessions() as db:  # type: ignore[attr-defined]
+            assert db.scalar(select(func.count()).select_from(LoginFailure)) == 2  # the old five are gone
+    finally:
+        restarted.__exit__(None, None, None)
 
 
 # Default secrets.
