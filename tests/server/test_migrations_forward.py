@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 
 from server.alerts import service
-from server.db import MIGRATIONS, make_engine, make_sessions, normalize_url, upgrade
+from server.db import MIGRATIONS, Base, make_engine, make_sessions, normalize_url, upgrade
 from server.models import (
     Alert,
     AlertEvent,
@@ -222,3 +224,13 @@ def test_the_older_revision_is_old_enough() -> None:
     script = ScriptDirectory.from_config(config("sqlite://"))
     newest_first = [r.revision for r in script.walk_revisions()]
     assert newest_first.index(OLDER) >= 3 and newest_first[-1] == FIRST
+
+
+def test_the_migrations_build_the_tables_the_models_describe(db_url: str) -> None:
+    """A column, index or type added to a model without its migration would only show on a real database."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert drift == []
