@@ -41,6 +41,9 @@ MAX_CLOCK_OFFSET = timedelta(seconds=2)
 OFFSET_SAMPLES = 5  # heartbeats (30 s apart) the offset is estimated from
 # Suppressions start and end by the clock too; the API asks for a reload at once when it changes them.
 MUTES_RELOAD = timedelta(seconds=30)
+# Silence is counted in minutes, and a tick comes after every batch: looking at every device of the shard each
+# time cost as much CPU as storing the batch (measured: 5 200 samples against 5 500 in a district's drain).
+OFFLINE_CHECK_EVERY = timedelta(seconds=1)
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Pipeline:
         self.edge_offsets: dict[str, timedelta] = {}  # site -> how far its edge's clock is ahead of ours
         self._offset_samples: dict[str, deque[timedelta]] = {}  # site -> its last heartbeats' edge time - ours
         self._mutes_at: datetime | None = None
+        self._offline_checked: datetime | None = None
         self._reload_mutes = threading.Event()
         # Observations made on the screen (a caregiver logging a turn), handed over to this thread.
         self.local: queue.SimpleQueue[Obs] = queue.SimpleQueue()
@@ -127,8 +131,7 @@ class Pipeline:
         if stale:
             with self.sessions() as session:
                 self._load_mutes(session, now)
-        fired = self._local(now) + self.engine.fire_due(now)
-        fired += self.registry.check_offline(now, skip=lambda site, dev: self.mutes.in_maintenance(site, dev, now))
+        fired = self._local(now) + self.engine.fire_due(now) + self._check_offline(now)
         if not fired and not self.registry.take_changed() and not self.engine.changed():
             return changes  # nothing to write (a timer that only moved on, a logged turn, are written below)
         with self.sessions.begin() as session:
@@ -137,6 +140,14 @@ class Pipeline:
             self.registry.flush(session)
             self.engine.flush(session)
         return changes
+
+    def _check_offline(self, now: datetime) -> list[Fired]:
+        """Devices gone silent, at most once a second (and again at once if the clock was set back)."""
+        last = self._offline_checked
+        if last is not None and timedelta(0) <= now - last < OFFLINE_CHECK_EVERY:
+            return []
+        self._offline_checked = now
+        return self.registry.check_offline(now, skip=lambda site, dev: self.mutes.in_maintenance(site, dev, now))
 
     def _local(self, now: datetime) -> list[Fired]:
         """Run the observations handed over by other threads."""

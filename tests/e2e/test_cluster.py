@@ -56,9 +56,16 @@ def own_postgres() -> Iterator[PrivatePostgres]:
 
 
 def balanced(group: Cluster, servers: int) -> bool:
-    """Every shard held, each live server holding its fair share, a leader, and every server's shards subscribed
-    (a shard's session exists at the broker only once its first holder has connected)."""
-    if not all(_status(f"{s.url}/healthz") == 200 for s in group.servers if s.alive()):
+    """Every shard held, each live server holding its fair share, a leader, and every shard subscribed (a shard's
+    session exists at the broker only once its first holder has connected): each server's /healthz says which of
+    its shards are connected."""
+    connected: list[int] = []
+    for server in (s for s in group.servers if s.alive()):
+        health = _health(f"{server.url}/healthz")
+        if health is None:
+            return False
+        connected += health["shards"]
+    if sorted(connected) != list(range(group.shards)):
         return False
     held = group.holders()
     per_server = Counter(held["shards"].values())
@@ -205,9 +212,10 @@ def _quiet(check: object) -> bool:
         return False
 
 
-def _status(url: str) -> int:
-    """An HTTP status, 0 when nothing answers."""
+def _health(url: str) -> dict[str, Any] | None:
+    """A healthy server's /healthz; None when it is not healthy or does not answer."""
     try:
-        return httpx.get(url, timeout=2).status_code
+        response = httpx.get(url, timeout=2)
     except httpx.HTTPError:
-        return 0
+        return None
+    return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]

@@ -206,6 +206,22 @@ def test_silent_device_goes_offline_and_comes_back(pipeline: Pipeline, sessions:
     assert offline["temp-freezer"].cleared and not offline["smoke-kitchen"].cleared
 
 
+def test_silence_is_noticed_within_a_second_however_often_the_pipeline_ticks(pipeline: Pipeline, sessions: Any,
+                                                                              clock: Clock) -> None:
+    """The pipeline ticks after every batch; the offline check runs at most once a second, never later."""
+    site = pipeline.facility.sites[0]
+    pipeline.process([message(envelope("temp-freezer", T0, temperature_c=-18))])
+    limit_at = T0 + site.offline_after(site.device_by_id["temp-freezer"])
+    noticed = None
+    for ms in range(-500, 2000, 50):  # 20 ticks a second around the limit
+        clock.now = limit_at + timedelta(milliseconds=ms)
+        pipeline.tick()
+        if any(a.subject == "temp-freezer" for a in alerts(sessions, "device_offline")):
+            noticed = ms
+            break
+    assert noticed is not None and 0 < noticed <= 1000
+
+
 def test_edge_last_will_raises_and_online_clears(pipeline: Pipeline, sessions: Any) -> None:
     status = topics.edge_status("hq")
     pipeline.process([Message(status, b"online", T0)])
