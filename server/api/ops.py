@@ -22,12 +22,15 @@ router = APIRouter(tags=["operations"])
 @router.get("/healthz", responses=documented(503))
 def healthz(ctx: Ctx, response: Response) -> dict[str, object]:
     """200 when the database answers and the broker is connected; 503 otherwise, saying which part is down. With
-    several servers, `shards` lists the shards this one runs with their MQTT session connected."""
+    several servers, `shards` lists the shards this one holds and runs, each with its MQTT session connected (or
+    with no site to run)."""
     checks: dict[str, object] = {"database": _database_ok(ctx), "mqtt": _mqtt_ok(ctx)}
     ok = all(checks.values())
     response.status_code = 200 if ok else 503
     if ctx.coordinator is not None:
-        checks["shards"] = sorted(k for k, shard in list(ctx.shards.items()) if shard.consumer.connected.is_set())
+        running = dict(ctx.shards)
+        checks["shards"] = sorted(k for k in set(ctx.coordinator.mine)
+                                  if k not in running or running[k].consumer.connected.is_set())
     return {"status": "ok" if ok else "degraded", **checks}
 
 
