@@ -45,6 +45,20 @@ def test_redelivered_observation_is_stored_once_and_alerts_once(pipeline: Pipeli
     assert (alert.status, alert.occurrences, alert.severity) == ("open", 1, "critical")
 
 
+@pytest.mark.parametrize("size", [6, 60])  # a message or a few at the normal rate; a backlog after an outage
+def test_a_batch_partly_stored_before_stores_and_counts_only_the_new_ones(pipeline: Pipeline, sessions: Any,
+                                                                         size: int) -> None:
+    readings = [envelope("temp-freezer", T0 + timedelta(seconds=i), seq=i + 1, temperature_c=-18)
+                for i in range(size)]
+    pipeline.process([message(env) for env in readings[: size // 2]])  # acked late: the broker sends them again
+    changes = pipeline.process([message(env) for env in readings])
+    assert (changes.observations, changes.duplicates) == (size - size // 2, size // 2)
+    assert count(sessions, Observation) == size
+    with sessions() as db:
+        device = db.get(DeviceState, ("hq", "temp-freezer"))
+        assert device is not None and (device.observations, device.last_seq) == (size, size)
+
+
 @pytest.mark.parametrize(("payload", "reason"), [
     (b"not json", "not valid JSON"),
     (b'{"v": 1}', "id: Field required"),
