@@ -43,7 +43,7 @@ OFFSET_SAMPLES = 5  # heartbeats (30 s apart) the offset is estimated from
 # Suppressions start and end by the clock too; the API asks for a reload at once when it changes them.
 MUTES_RELOAD = timedelta(seconds=30)
 # Silence is counted in minutes, and a tick comes after every batch: looking at every device of the shard each
-# time cost as much CPU as storing the batch (measured: 5 200 samples against 5 500 in a district's drain).
+# time saturated the pipelines at a district's own rate (measured: SOS to screen p99 2.65 s, 0.13 s once a second).
 OFFLINE_CHECK_EVERY = timedelta(seconds=1)
 
 
