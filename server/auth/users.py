@@ -48,7 +48,8 @@ def create_user(session: Session, *, username: str, password: str, role: Role, a
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this password, or None."""
-    user = session.scalar(select(User).where(User.username == username))
+    # PostgreSQL text cannot hold NUL, so no username has one: such a login is wrong, not a database error.
+    user = None if "\x00" in username else session.scalar(select(User).where(User.username == username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

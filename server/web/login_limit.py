@@ -57,12 +57,17 @@ class LoginLimiter:
 
 def _keys(username: str, address: str) -> list[tuple[str, str]]:
     """The counters a login attempt touches."""
-    return [("user", _name(username)), ("address", address[:200])]
+    return [("user", _name(username)), ("address", _storable(address))]
 
 
 def _name(username: str) -> str:
     """A username as counted: "Admin" and "admin " are guesses at the same account."""
-    return username.strip().casefold()[:200]
+    return _storable(username.strip().casefold())
+
+
+def _storable(text: str) -> str:
+    """Text PostgreSQL can keep (no NUL) in the key column's 200 characters."""
+    return text.replace("\x00", "\ufffd")[:200]
 
 
 def install(ctx: Context) -> None:

@@ -222,6 +222,17 @@ def test_servers_sharing_a_database_count_failed_logins_together(unique_site_fil
         restarted.__exit__(None, None, None)
 
 
+def test_a_username_with_a_nul_character_is_a_wrong_login_on_either_database(unique_site_file: Path, db_url: str,
+                                                                             broker: Any, clock: Clock) -> None:
+    """PostgreSQL text cannot hold NUL: a login carrying one must be an ordinary failure, counted, not a 500."""
+    app = create_app(server_settings(unique_site_file, db_url, broker), clock=clock, ingest=False)
+    with TestClient(app) as client:
+        for _ in range(5):
+            assert token(client, (f"{ADMIN[0]}\x00", "guess\x00")).status_code == 401
+        assert log_in(client, (f"{ADMIN[0]}\x00", "guess")).headers["retry-after"] == "300"
+        assert log_in(client, ADMIN).status_code == 303  # another name: the real admin is not held back
+
+
 # Default secrets.
 
 @pytest.mark.parametrize(("settings", "says"), [
