@@ -79,7 +79,7 @@ class Devices:
             self.client.publish(message.topic, message.payload, qos=1).wait_for_publish(5)
             self.published[device.id] += 1
         total = self.published.total()
-        wait_until(lambda: self.agent.intake.stats()["received"] >= total, 5, 0.002, what="the edge read it")
+        wait_until(lambda: handled(self.agent) >= total, 5, 0.002, what="the edge read it")
 
     def close(self) -> None:
         cw_mqtt.stop(self.client)
@@ -126,6 +126,14 @@ def alerts(live: LiveServer, site: Site) -> list[Alert]:
 def dead_letters(live: LiveServer, site: Site) -> int:
     with live.ctx.sessions() as db:
         return len(list(db.scalars(select(DeadLetter.id).where(DeadLetter.site == site.id))))
+
+
+def handled(agent: EdgeAgent) -> int:
+    """Device messages the edge has finished with. `received` counts a message when the edge starts on it; it is
+    done once queued (or ignored). Reading the outbox's count before that missed one: 108 stored of 107 counted."""
+    stats = agent.intake.stats()
+    return min(int(stats["received"]), int(stats["forwarded"] + stats["rejected"] + stats["ignored"]
+                                           + stats["unknown_topic"]))
 
 
 def envelopes_put(agent: EdgeAgent) -> int:
