@@ -67,7 +67,7 @@ class SetClock:
 
 class Devices:
     """The site's devices on the device broker: each reading rendered in its vendor format, then waited for
-    until the edge has read it (so the edge stamps it with the clock of its step)."""
+    until the edge has queued it (so the edge stamps it with the clock of its step, and counts it before we do)."""
 
     def __init__(self, broker: Any, agent: EdgeAgent) -> None:
         self.client, self.agent = publisher(broker), agent
